@@ -1,0 +1,35 @@
+/*
+ * changeset.h - the commit request body (proto/commit.schema.json):
+ *
+ *   {"base": 12, "message": "...",
+ *    "changes": [{"path": "global/a.conf", "action": "write",
+ *                 "content": "<base64>", "mode": "0644"},
+ *                {"path": "default/default/b.conf", "action": "delete"}]}
+ *
+ * Parsing is a pure function of the buffer, bounded by ecc_limits, and
+ * validates every path (path.h).  Errors name the field, e.g.
+ * "changes[3].path: '..' component in '../etc/passwd'".
+ */
+#ifndef ECC_CHANGESET_H
+#define ECC_CHANGESET_H
+
+#include <stddef.h>
+
+#include "path.h"
+#include "repo.h"
+
+int ecc_changeset_parse(struct ecc_changeset **out, const char *buf,
+    size_t len, const struct ecc_limits *lim);
+
+/* Serialize (client side).  Returns malloc'd JSON text. */
+char *ecc_changeset_to_json(const struct ecc_changeset *cs);
+
+/* Helpers to build a change set; they copy their arguments. */
+struct ecc_changeset *ecc_changeset_new(int64_t base, const char *message);
+void ecc_changeset_add_write(struct ecc_changeset *cs, const char *path,
+    const void *data, size_t len, unsigned mode);
+void ecc_changeset_add_delete(struct ecc_changeset *cs, const char *path);
+
+void ecc_changeset_free(struct ecc_changeset *cs);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * json.h - bounded JSON parsing and declared request-body checks on top of
+ * jansson.  Handlers see a body only after ecc_json_check() accepted it
+ * against a table of fields (name, type, required, bounds).
+ */
+#ifndef ECC_JSON_H
+#define ECC_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* Parse `len` bytes as one JSON value of at most `max_depth` nesting.
+ * Errors name line/column.  *out is a new reference. */
+int ecc_json_parse(json_t **out, const char *buf, size_t len,
+    size_t max_depth);
+
+/* Nesting depth of a value (scalars are 0). */
+size_t ecc_json_depth(const json_t *v);
+
+enum ecc_jtype {
+	ECC_J_STRING, ECC_J_INT, ECC_J_BOOL, ECC_J_ARRAY, ECC_J_OBJECT,
+};
+
+struct ecc_jfield {
+	const char *name;
+	enum ecc_jtype type;
+	int required;
+	int64_t min, max;   /* INT: value; STRING: length; ARRAY: items;
+	                       max < 0 means unbounded */
+};
+
+/* Check that `obj` is an object whose members match `fields` (terminated
+ * by a NULL name); unknown members are refused.  ECC_EINVALID naming the
+ * field: "field 'message': must be a string of 1..4096 bytes". */
+int ecc_json_check(const json_t *obj, const struct ecc_jfield *fields);
+
+/* Base64 (standard alphabet, padded) via OpenSSL. */
+char *ecc_base64_encode(const void *data, size_t len);
+int ecc_base64_decode(char **out, size_t *outlen, const char *text,
+    size_t textlen);
+
+/* json_dumps with compact output; malloc'd, never NULL. */
+char *ecc_json_dump(const json_t *v);
+
+#endif

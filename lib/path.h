@@ -1,0 +1,56 @@
+/*
+ * path.h - the repository's path and name rules, and the size limits that
+ * bound every change set.
+ *
+ * Repository paths are relative, '/'-separated, with no empty, "." or ".."
+ * component, no component named ".git" (any case), no NUL or control
+ * bytes, no leading or trailing '/', at most `max_path_len` bytes and
+ * `max_depth` components.
+ */
+#ifndef ECC_PATH_H
+#define ECC_PATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ecc_limits {
+	size_t max_path_len;      /* bytes in one path (default 1024) */
+	size_t max_depth;         /* components in one path (default 16) */
+	size_t max_file_size;     /* bytes in one file (default 16 MiB) */
+	size_t max_changes;       /* entries in one change set (default 10000) */
+	size_t max_changeset;     /* total content bytes of one change set
+	                             (default 64 MiB) */
+	size_t max_json_depth;    /* nesting of any JSON body (default 16) */
+};
+
+#define ECC_DEFAULT_MAX_PATH_LEN   1024
+#define ECC_DEFAULT_MAX_DEPTH      16
+#define ECC_DEFAULT_MAX_FILE_SIZE  (16u * 1024 * 1024)
+#define ECC_DEFAULT_MAX_CHANGES    10000
+#define ECC_DEFAULT_MAX_CHANGESET  (64u * 1024 * 1024)
+#define ECC_DEFAULT_MAX_JSON_DEPTH 16
+
+/* Fill `lim` with the defaults above. */
+void ecc_limits_default(struct ecc_limits *lim);
+
+/* 0 when `path` obeys the rules; ECC_EINVALID with a message naming the
+ * path and the rule otherwise.  `lim` may be NULL for the defaults. */
+int ecc_path_validate(const char *path, const struct ecc_limits *lim);
+
+/* Subcluster names: lower case, one word: [a-z][a-z0-9_-]{0,62}; not
+ * "global".  Returns 1 when valid. */
+int ecc_name_is_subcluster(const char *name);
+
+/* Node and manager names: lower-case host names ([a-z0-9] first, then
+ * [a-z0-9.-], at most 253 bytes, no empty label); not "global" or
+ * "default".  Returns 1 when valid. */
+int ecc_name_is_node(const char *name);
+
+/* User names: [a-z_][a-z0-9_.-]{0,31}.  Returns 1 when valid. */
+int ecc_name_is_user(const char *name);
+
+/* 1 when `path` equals `prefix` or lies below it ("a/b" is below "a");
+ * an empty or NULL prefix matches everything. */
+int ecc_path_has_prefix(const char *path, const char *prefix);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * store.h - accounts (and, later, enrolled nodes) behind one interface with
+ * two back ends: "file" (JSON files in the data directory, written
+ * atomically: temp, fsync, rename) and "postgresql" (cluster mode).
+ *
+ * Calls may block on disk; the daemon makes them on a worker thread.
+ * A store handle is used by one thread at a time.
+ */
+#ifndef ECC_STORE_H
+#define ECC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+
+typedef struct ecc_store ecc_store;
+
+struct ecc_user {
+	char *name;
+	enum ecc_role role;
+	char *hash;                   /* auth.h password hash text */
+	int64_t created;              /* epoch seconds */
+	int64_t changed;
+};
+
+void ecc_user_clear(struct ecc_user *u);
+void ecc_user_array_free(struct ecc_user *v, size_t n);
+
+struct ecc_store_ops {
+	const char *name;
+	int (*user_get)(ecc_store *st, struct ecc_user *out, const char *name);
+	int (*user_list)(ecc_store *st, struct ecc_user **out, size_t *n);
+	int (*user_add)(ecc_store *st, const struct ecc_user *u);
+	int (*user_update)(ecc_store *st, const struct ecc_user *u);
+	int (*user_remove)(ecc_store *st, const char *name);
+	void (*free)(ecc_store *st);
+};
+
+struct ecc_store {
+	const struct ecc_store_ops *ops;
+};
+
+/* The file store keeps DATA_DIR/users.json ({"users":[{"name":...,
+ * "role":"admin","hash":"$scrypt$...","created":...,"changed":...}]}).
+ * A missing file is an empty store. */
+int ecc_store_file_open(ecc_store **out, const char *data_dir);
+
+/* Dispatch helpers.  user_get: ECC_ENOTFOUND.  user_add: ECC_EEXISTS.
+ * user_update/remove: ECC_ENOTFOUND.  Removing the last admin is
+ * ECC_EFORBIDDEN. */
+int ecc_store_user_get(ecc_store *st, struct ecc_user *out, const char *name);
+int ecc_store_user_list(ecc_store *st, struct ecc_user **out, size_t *n);
+int ecc_store_user_add(ecc_store *st, const struct ecc_user *u);
+int ecc_store_user_update(ecc_store *st, const struct ecc_user *u);
+int ecc_store_user_remove(ecc_store *st, const char *name);
+void ecc_store_free(ecc_store *st);
+
+#endif
