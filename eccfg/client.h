@@ -17,6 +17,8 @@
 #ifndef ECCFG_CLIENT_H
 #define ECCFG_CLIENT_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "eccfg.h"
@@ -54,6 +56,9 @@ int eccfg_client_json(json_t **out, int *status, struct eccfg_client *c,
  * above.  Caller clears the response. */
 int eccfg_client_get(struct ecc_http_response *out, struct eccfg_client *c,
     const char *uri);
+
+/* The head revision (GET /v1/health). */
+int eccfg_client_head(int64_t *out, struct eccfg_client *c);
 
 /* The login name this session used. */
 const char *eccfg_client_username(const struct eccfg_client *c);

@@ -8,6 +8,7 @@
 #ifndef ECCFG_H
 #define ECCFG_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ecconfig.h"
@@ -52,6 +53,9 @@ struct eccfg_cmd {
 	const char *usage;           /* "[--add-all] [--delete-all] -m MSG" */
 	const struct eccfg_opt *opts;/* terminated by a NULL name; may be NULL */
 	int json_ok;                 /* accepts --json */
+	/* Returns the process exit status (ECCFG_EXIT_*), or a negative
+	 * ECC_E* code: main then exits 1, printing ecc_error_last() unless
+	 * the command already printed an error (eccfg_fail/report/usage). */
 	int (*run)(struct eccfg_ctx *ctx, int argc, char **argv);
 };
 
@@ -82,6 +86,61 @@ void eccfg_say(struct eccfg_ctx *ctx, const char *fmt, ...)
 
 /* Print a json_t to stdout, indented, with a newline. */
 void eccfg_print_json(const json_t *v);
+
+/* Print "eccfg NAME: message" and "see eccfg NAME --help" to stderr
+ * (an operand is missing or extra).  Returns ECCFG_EXIT_USAGE. */
+int eccfg_usage(struct eccfg_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Prefix the current error message: "<fmt...>: <old message>", with
+ * `code`.  (ecc_error_set() must not be handed ecc_error_last(), which
+ * points into the buffer it writes.)  Returns `code`. */
+int eccfg_error_prefix(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Parse a revision operand: "12", "r12", or "HEAD" (any case; *out is
+ * then -1).  ECC_EINVALID naming the text otherwise. */
+int eccfg_parse_rev(int64_t *out, const char *text);
+
+/* Write server-supplied text to `f` with control bytes other than
+ * newline and tab replaced by '?', so it cannot drive the terminal. */
+void eccfg_print_text(FILE *f, const char *s);
+
+/* The first line of `path` (at most 4 KiB, newline stripped), for
+ * --password-file and friends.  *out is malloc'd. */
+int eccfg_read_password_file(char **out, const char *path);
+
+/*
+ * Helpers shared by the server-side commands, implemented in the
+ * cmd-*.c file named beside each.
+ */
+struct eccfg_client;
+
+/* The line between log entries, as Subversion prints it. */
+#define ECCFG_LOG_SEPARATOR \
+	"------------------------------------------------------------------------"
+
+/* cmd-log.c: one revision entry (revisions.schema.json) as Subversion's
+ * log prints it, followed by the separator line; with_changes adds the
+ * "Changed paths:" block of revision.schema.json. */
+void eccfg_print_revision(struct eccfg_ctx *ctx, const json_t *rev,
+    int with_changes);
+
+/* cmd-rollback.c: POST a change set or rollback body to `uri` and report
+ * the result the Subversion way ("Committed revision N." or "Nothing to
+ * commit"; out-of-date paths and a validator's output on stderr).
+ * *revision (optional) gets the new head.  Returns an exit status. */
+int eccfg_post_commit(struct eccfg_ctx *ctx, struct eccfg_client *c,
+    const char *uri, const json_t *body, int64_t *revision);
+
+/* cmd-rollback.c: eccfg_post_commit() of a change set to /v1/commits. */
+int eccfg_post_changeset(struct eccfg_ctx *ctx, struct eccfg_client *c,
+    const struct ecc_changeset *cs, int64_t *revision);
+
+/* cmd-clone.c: the body of clone (exact 1: DEST ends up equal to SRC)
+ * and overlay (exact 0: files only in DEST are kept). */
+int eccfg_copy_folder(struct eccfg_ctx *ctx, int argc, char **argv,
+    int exact);
 
 /* Exit status conventions: 0 success, 1 operation failed, 2 usage error. */
 #define ECCFG_EXIT_OK 0

@@ -6,8 +6,13 @@
  * Syntax: one "key = value" per line; '#' starts a comment at the start of
  * a line or after whitespace; blank lines ignored; "[name]" opens a
  * section; values may be double-quoted (with \" and \\ escapes) to keep
- * leading/trailing spaces or '#'.  Lines are at most 4096 bytes.  Errors
- * read "FILE:LINE: message".
+ * leading/trailing spaces or '#'.  Lines are at most 4096 bytes (a
+ * trailing "\r" is dropped); NUL and control bytes other than tab are
+ * errors.  Keys are letters, digits, '_', '-' and '.'.  Errors read
+ * "FILE:LINE: message".
+ *
+ * Option files (ecconfigd.conf): a key given twice is not an error, the
+ * last one wins (so a later line overrides an earlier one).
  */
 #ifndef ECC_CONF_H
 #define ECC_CONF_H
@@ -32,7 +37,8 @@ int ecc_conf_parse(const char *buf, size_t len, const char *filename,
     ecc_conf_section_cb on_section, ecc_conf_cb on_value, void *payload);
 
 enum ecc_opt_type {
-	ECC_OPT_STRING,   /* char *, malloc'd */
+	ECC_OPT_STRING,   /* char *, malloc'd; at most 2000 bytes, no control
+	                     bytes but tab */
 	ECC_OPT_INT,      /* int64_t within [min, max] */
 	ECC_OPT_BOOL,     /* int: true/false/yes/no/on/off/1/0 */
 	ECC_OPT_SIZE,     /* size_t: number with optional k/m/g suffix */
@@ -52,11 +58,12 @@ struct ecc_option {
 };
 
 /* Set every option of `table` (terminated by a NULL name) to its
- * default. */
+ * default.  Every field is overwritten without being freed: pass a zeroed
+ * struct or one already emptied with ecc_options_free(). */
 int ecc_options_defaults(void *cfg, const struct ecc_option *table);
 
 /* Parse `buf` into `cfg`; unknown keys, sections and bad values are
- * errors naming FILE:LINE and the key. */
+ * errors naming FILE:LINE and the key.  Repeated keys: the last wins. */
 int ecc_options_parse(void *cfg, const struct ecc_option *table,
     const char *buf, size_t len, const char *filename);
 
@@ -69,11 +76,16 @@ int ecc_options_load(void *cfg, const struct ecc_option *table,
 int ecc_options_set(void *cfg, const struct ecc_option *table,
     const char *key, const char *value, const char *origin);
 
+/* One option's current value as it is written after "key = " (sizes and
+ * durations with their largest exact unit, booleans yes/no, strings
+ * quoted when needed; a NULL string as "").  Malloc'd. */
+char *ecc_option_format(const void *cfg, const struct ecc_option *opt);
+
 /* Write every option as "key = value" lines, in table order. */
 void ecc_options_dump(FILE *out, const void *cfg,
     const struct ecc_option *table);
 
-/* Free the malloc'd strings of `cfg`. */
+/* Free the malloc'd strings of `cfg` (set to NULL); `cfg` may be NULL. */
 void ecc_options_free(void *cfg, const struct ecc_option *table);
 
 /* Parse a boolean word; returns 0 and sets *out, or ECC_EINVALID. */

@@ -27,7 +27,9 @@ struct ecc_http_response {
 void ecc_http_response_clear(struct ecc_http_response *r);
 
 /* `ctx` is borrowed and must outlive the client.  `timeout` in seconds
- * bounds connect, each request and each response. */
+ * bounds connect, each request and each response (and 3 x timeout the
+ * whole exchange).  SIGPIPE is set to SIG_IGN if it was SIG_DFL, so a
+ * server closing the connection is an error, not the end of the program. */
 int ecc_http_client_new(ecc_http_client **out, const char *host, int port,
     SSL_CTX *ctx, int timeout, size_t max_body);
 void ecc_http_client_free(ecc_http_client *c);

@@ -36,7 +36,11 @@ struct ecc_jfield {
  * field: "field 'message': must be a string of 1..4096 bytes". */
 int ecc_json_check(const json_t *obj, const struct ecc_jfield *fields);
 
-/* Base64 (standard alphabet, padded) via OpenSSL. */
+/* Base64 (standard alphabet, padded) via OpenSSL.  Encoding returns
+ * malloc'd text (NULL only when `len` is too large to encode).  Decoding
+ * accepts only canonical text (length a multiple of 4, no blanks, '='
+ * only as final padding, zero trailing bits), else ECC_EINVALID; *out is
+ * malloc'd and NUL-terminated (the NUL not counted in *outlen). */
 char *ecc_base64_encode(const void *data, size_t len);
 int ecc_base64_decode(char **out, size_t *outlen, const char *text,
     size_t textlen);

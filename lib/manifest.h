@@ -40,24 +40,40 @@ struct ecc_manifest {
 	size_t ndeleted;
 };
 
-/* Serialize; malloc'd JSON text in *out. */
+/* A new, empty manifest of a full snapshot (since = -1); copies its
+ * arguments.  Free with ecc_manifest_free(). */
+struct ecc_manifest *ecc_manifest_new(const char *view, int64_t revision,
+    const char *commit);
+
+/* Serialize; malloc'd JSON text in *out (compact, newline-terminated;
+ * the same manifest always gives the same bytes).  ECC_EINVALID when the
+ * files or deleted paths are not sorted and unique (ecc_manifest_sort()),
+ * when deleted paths appear without since, or a string is not UTF-8. */
 int ecc_manifest_to_json(char **out, size_t *outlen,
     const struct ecc_manifest *m);
 
 /* Parse and validate (paths per path.h, sha256 64 hex, sizes within
  * lim->max_file_size, at most lim->max_changes*10 files, sorted and
- * unique).  Pure.  Errors name the field. */
+ * unique).  Pure.  Errors name the field.  Also refused: unknown
+ * members, format other than 1, a view neither "all" nor a subcluster
+ * name, since >= revision, deleted without since or also in files, and
+ * paths under the reserved ".ecconfig/".  `lim` may be NULL (defaults).
+ * ECC_ETOOBIG over ECC_MANIFEST_MAX_BYTES or the size/count limits. */
 int ecc_manifest_parse(struct ecc_manifest **out, const char *buf,
     size_t len, const struct ecc_limits *lim);
 
+/* Free the manifest and everything it owns; NULL is fine. */
 void ecc_manifest_free(struct ecc_manifest *m);
 
 /* Binary search by path; borrowed pointer or NULL. */
 const struct ecc_manifest_file *ecc_manifest_find(
     const struct ecc_manifest *m, const char *path);
 
-/* Append a file (copying path) / a deleted path; then call
- * ecc_manifest_sort() before serializing. */
+/* Append a file (copying path; size and SHA-256 from data) / a deleted
+ * path; then call ecc_manifest_sort() before serializing.  They grow the
+ * arrays assuming room for the next power of two of the count, so fill
+ * files/deleted only through them (removing entries in place, or
+ * freeing an array and zeroing its count, is fine). */
 void ecc_manifest_add_file(struct ecc_manifest *m, const char *path,
     unsigned mode, const void *data, size_t len);
 void ecc_manifest_add_deleted(struct ecc_manifest *m, const char *path);

@@ -49,6 +49,14 @@ int ecc_name_is_node(const char *name);
 /* User names: [a-z_][a-z0-9_.-]{0,31}.  Returns 1 when valid. */
 int ecc_name_is_user(const char *name);
 
+/* Room ecc_quote() needs in its output buffer. */
+#define ECC_QUOTE_BUF 520
+
+/* Copy `len` bytes of `s` into `out` for an error message (user input is
+ * quoted this way everywhere): bytes outside printable ASCII, '\\' and
+ * '\'' become \xNN, and text beyond 128 bytes is cut with "...". */
+void ecc_quote(char out[ECC_QUOTE_BUF], const char *s, size_t len);
+
 /* 1 when `path` equals `prefix` or lies below it ("a/b" is below "a");
  * an empty or NULL prefix matches everything. */
 int ecc_path_has_prefix(const char *path, const char *prefix);

@@ -125,7 +125,9 @@ int ecc_repo_tree_id(char out[ECC_OID_HEX_LEN], ecc_repo *repo, int64_t rev);
  * written and ECC_ECONFLICT is returned with out->conflicts listing those
  * paths.  Deleting a path that does not exist at the head is
  * ECC_ENOTFOUND naming it.  Cost is O(changed paths x depth).  On success
- * out->revision/commit name the new head. */
+ * out->revision/commit name the new head.  ECC_ECONFLICT with no
+ * conflicts means another handle moved the head meanwhile: retry.  `out`
+ * is overwritten; release it with ecc_commit_result_clear(). */
 int ecc_repo_commit(struct ecc_commit_result *out, ecc_repo *repo,
     const struct ecc_changeset *cs, ecc_repo_validate_cb validate,
     void *payload);
@@ -157,8 +159,8 @@ int ecc_repo_tree_export(ecc_repo *repo, const char *tree_id,
 int ecc_repo_revinfo(struct ecc_revinfo *out, ecc_repo *repo, int64_t rev);
 
 /* Newest first, starting at `from` (head if < 0), at most `limit`
- * entries; with `path`, only revisions that changed something at or
- * below it. */
+ * entries (0: no limit); with `path`, only revisions that changed
+ * something at or below it. */
 int ecc_repo_log(struct ecc_revinfo **out, size_t *n, ecc_repo *repo,
     int64_t from, size_t limit, const char *path);
 

@@ -18,7 +18,9 @@ struct ecc_snapshot_file {
 };
 
 /* Build a tar in memory holding the manifest then `files`.  *out is
- * malloc'd.  Deterministic: fixed mtime (0), uid/gid 0, names "root". */
+ * malloc'd.  Deterministic: fixed mtime (0), uid/gid 0, names "root".
+ * `m` must be sorted (ecc_manifest_sort()); ECC_EINVALID when a file is
+ * not in it, is given twice, or differs from it in size or mode. */
 int ecc_snapshot_build(void **out, size_t *outlen,
     const struct ecc_manifest *m, const struct ecc_snapshot_file *files,
     size_t nfiles);
@@ -30,8 +32,13 @@ int ecc_snapshot_build(void **out, size_t *outlen,
  * over the limits, and any SHA-256 or size that differs from the
  * manifest.  Each file is fsynced, as is every directory written.  On
  * failure, files already written stay in `dir` for the caller to remove.
- * *manifest_out (optional) receives the parsed manifest.  `names_out`
- * (optional) receives the malloc'd list of extracted paths. */
+ * Files are created with O_EXCL (ECC_EEXISTS if one is already there),
+ * never through a symlink.  Once every member checked out, the manifest
+ * itself is written to dir/.ecconfig/manifest.json, last, so its presence
+ * marks a complete extraction.  *manifest_out (optional) receives the
+ * parsed manifest.  `names_out` (optional) receives the malloc'd list of
+ * extracted paths (each malloc'd; the caller frees them and the list).
+ * `lim` may be NULL for the defaults. */
 int ecc_snapshot_extract(struct ecc_manifest **manifest_out,
     char ***names_out, size_t *nnames_out, const void *tar, size_t len,
     const char *dir, const struct ecc_limits *lim);

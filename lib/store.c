@@ -1,1 +1,167 @@
-/* PLACEHOLDER: not written yet */
+/*
+ * store.c - the back-end independent part of the account store (see
+ * store.h): argument checks, dispatch to the back end, and the rule that
+ * the last administrator can be neither removed nor demoted.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "error.h"
+#include "path.h"
+#include "store.h"
+
+#define STORE_HASH_MAX 512
+
+void
+ecc_user_clear(struct ecc_user *u)
+{
+	if (!u)
+		return;
+	free(u->name);
+	free(u->hash);
+	memset(u, 0, sizeof(*u));
+}
+
+void
+ecc_user_array_free(struct ecc_user *v, size_t n)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++)
+		ecc_user_clear(&v[i]);
+	free(v);
+}
+
+static int
+store_check_name(const char *name)
+{
+	if (!name || !ecc_name_is_user(name))
+		return ecc_error_set(ECC_EINVALID, "'%.64s' is not a valid user "
+		    "name (lower case letters, digits, '_', '.', '-'; at most "
+		    "32)", name ? name : "");
+	return 0;
+}
+
+/* What both add and update require of a record. */
+static int
+store_check_user(const struct ecc_user *u)
+{
+	size_t i, len;
+	int error;
+
+	if ((error = store_check_name(u->name)) < 0)
+		return error;
+	if (u->role != ECC_ROLE_ADMIN && u->role != ECC_ROLE_SERVICE)
+		return ecc_error_set(ECC_EINVALID, "user '%s': role must be "
+		    "admin or service", u->name);
+	len = u->hash ? strnlen(u->hash, STORE_HASH_MAX + 1) : 0;
+	if (len == 0 || len > STORE_HASH_MAX)
+		return ecc_error_set(ECC_EINVALID, "user '%s': password hash "
+		    "must be 1..%d bytes", u->name, STORE_HASH_MAX);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)u->hash[i] <= 0x20 || u->hash[i] == 0x7f)
+			return ecc_error_set(ECC_EINVALID, "user '%s': password "
+			    "hash contains a space or control character",
+			    u->name);
+	return 0;
+}
+
+int
+ecc_store_user_get(ecc_store *st, struct ecc_user *out, const char *name)
+{
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	if ((error = store_check_name(name)) < 0)
+		return error;
+	return st->ops->user_get(st, out, name);
+}
+
+int
+ecc_store_user_list(ecc_store *st, struct ecc_user **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->ops->user_list(st, out, n);
+}
+
+int
+ecc_store_user_add(ecc_store *st, const struct ecc_user *u)
+{
+	int error;
+
+	if ((error = store_check_user(u)) < 0)
+		return error;
+	return st->ops->user_add(st, u);
+}
+
+/* ECC_EFORBIDDEN unless some admin other than `name` exists. */
+static int
+store_check_not_last_admin(ecc_store *st, const char *name, const char *what)
+{
+	struct ecc_user *users = NULL;
+	size_t i, n = 0, others = 0;
+	int error;
+
+	if ((error = st->ops->user_list(st, &users, &n)) < 0)
+		return error;
+	for (i = 0; i < n; i++)
+		if (users[i].role == ECC_ROLE_ADMIN &&
+		    strcmp(users[i].name, name) != 0)
+			others++;
+	ecc_user_array_free(users, n);
+	if (others == 0)
+		return ecc_error_set(ECC_EFORBIDDEN, "cannot %s '%s': it is the "
+		    "last admin account", what, name);
+	return 0;
+}
+
+int
+ecc_store_user_update(ecc_store *st, const struct ecc_user *u)
+{
+	struct ecc_user old;
+	int error;
+
+	memset(&old, 0, sizeof(old));
+	if ((error = store_check_user(u)) < 0 ||
+	    (error = st->ops->user_get(st, &old, u->name)) < 0)
+		goto out;
+	if (old.role == ECC_ROLE_ADMIN && u->role != ECC_ROLE_ADMIN &&
+	    (error = store_check_not_last_admin(st, u->name, "demote")) < 0)
+		goto out;
+	error = st->ops->user_update(st, u);
+out:
+	ecc_user_clear(&old);
+	return error;
+}
+
+int
+ecc_store_user_remove(ecc_store *st, const char *name)
+{
+	struct ecc_user old;
+	int error;
+
+	memset(&old, 0, sizeof(old));
+	if ((error = store_check_name(name)) < 0 ||
+	    (error = st->ops->user_get(st, &old, name)) < 0)
+		goto out;
+	if (old.role == ECC_ROLE_ADMIN &&
+	    (error = store_check_not_last_admin(st, name, "remove")) < 0)
+		goto out;
+	error = st->ops->user_remove(st, name);
+out:
+	ecc_user_clear(&old);
+	return error;
+}
+
+void
+ecc_store_free(ecc_store *st)
+{
+	if (st)
+		st->ops->free(st);
+}

@@ -1,1 +1,438 @@
-/* PLACEHOLDER: not written yet */
+/*
+ * store_file.c - the "file" store back end: accounts in DATA_DIR/users.json
+ * (mode 0600), replaced atomically on every change.  The file is small and
+ * other processes (the daemon, a local `eccfg user add`) may rewrite it at
+ * any time, so it is read again on every call; changes are serialized
+ * between processes by an flock(2) on DATA_DIR/users.json.lock.  A corrupt
+ * file is an error naming the file, never an empty store.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "auth.h"
+#include "error.h"
+#include "path.h"
+#include "store.h"
+#include "util.h"
+
+#define USERS_FILE "users.json"
+#define USERS_LOCK "users.json.lock"
+#define USERS_FILE_MAX (16 * 1024 * 1024)
+#define USERS_HASH_MAX 512
+
+struct file_store {
+	ecc_store base;               /* first: ecc_store * <-> file_store * */
+	char *path;
+	char *lock_path;
+};
+
+/* The accounts as read from the file. */
+struct user_set {
+	struct ecc_user *v;
+	size_t n;
+};
+
+static void
+user_set_clear(struct user_set *s)
+{
+	ecc_user_array_free(s->v, s->n);
+	s->v = NULL;
+	s->n = 0;
+}
+
+static ssize_t
+user_set_find(const struct user_set *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i].name, name))
+			return (ssize_t)i;
+	return -1;
+}
+
+static void
+user_copy(struct ecc_user *dst, const struct ecc_user *src)
+{
+	dst->name = ecc_strdup(src->name);
+	dst->role = src->role;
+	dst->hash = ecc_strdup(src->hash);
+	dst->created = src->created;
+	dst->changed = src->changed;
+}
+
+static int
+file_bad(const char *path, size_t i, const char *field, const char *what)
+{
+	return ecc_error_set(ECC_EINVALID, "%s: users[%zu].%s: %s", path, i,
+	    field, what);
+}
+
+/* One entry of "users", every field checked. */
+static int
+file_parse_user(struct ecc_user *u, const json_t *obj, const char *path,
+    size_t i)
+{
+	const char *key, *s;
+	json_t *v;
+	int seen = 0;
+
+	if (!json_is_object(obj))
+		return ecc_error_set(ECC_EINVALID, "%s: users[%zu]: not an "
+		    "object", path, i);
+	json_object_foreach((json_t *)obj, key, v) {
+		if (!strcmp(key, "name")) {
+			s = json_string_value(v);
+			if (!s || !ecc_name_is_user(s))
+				return file_bad(path, i, key,
+				    "not a valid user name");
+			u->name = ecc_strdup(s);
+			seen |= 1;
+		} else if (!strcmp(key, "role")) {
+			s = json_string_value(v);
+			u->role = ecc_role_from_name(s);
+			if (u->role == ECC_ROLE_NONE)
+				return file_bad(path, i, key,
+				    "must be \"admin\" or \"service\"");
+			seen |= 2;
+		} else if (!strcmp(key, "hash")) {
+			s = json_string_value(v);
+			if (!s || !*s || json_string_length(v) > USERS_HASH_MAX ||
+			    strlen(s) != json_string_length(v))
+				return file_bad(path, i, key,
+				    "must be a password hash string");
+			u->hash = ecc_strdup(s);
+			seen |= 4;
+		} else if (!strcmp(key, "created") || !strcmp(key, "changed")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0)
+				return file_bad(path, i, key,
+				    "must be a non-negative integer");
+			if (key[1] == 'r')
+				u->created = json_integer_value(v);
+			else
+				u->changed = json_integer_value(v);
+			seen |= key[1] == 'r' ? 8 : 16;
+		} else {
+			return file_bad(path, i, key, "unknown field");
+		}
+	}
+	if (seen != 31)
+		return ecc_error_set(ECC_EINVALID, "%s: users[%zu]: name, role, "
+		    "hash, created and changed are required", path, i);
+	return 0;
+}
+
+static int
+file_parse(struct user_set *out, const char *buf, size_t len,
+    const char *path)
+{
+	json_error_t jerr;
+	json_t *root = NULL, *users, *v;
+	const char *key;
+	size_t i;
+	int error = -1;
+
+	if ((root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		error = ecc_error_set(ECC_EINVALID, "%s: line %d column %d: %s",
+		    path, jerr.line, jerr.column, jerr.text);
+		goto out;
+	}
+	if (!json_is_object(root)) {
+		error = ecc_error_set(ECC_EINVALID, "%s: not a JSON object",
+		    path);
+		goto out;
+	}
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "users") != 0) {
+			error = ecc_error_set(ECC_EINVALID, "%s: unknown field "
+			    "'%.64s'", path, key);
+			goto out;
+		}
+	}
+	if (!json_is_array(users = json_object_get(root, "users"))) {
+		error = ecc_error_set(ECC_EINVALID, "%s: \"users\" must be an "
+		    "array", path);
+		goto out;
+	}
+	out->v = ecc_calloc(json_array_size(users), sizeof(*out->v));
+	json_array_foreach(users, i, v) {
+		out->n = i + 1;
+		if ((error = file_parse_user(&out->v[i], v, path, i)) < 0)
+			goto out;
+		if (user_set_find(out, out->v[i].name) != (ssize_t)i) {
+			error = ecc_error_set(ECC_EINVALID, "%s: user '%s' "
+			    "appears twice", path, out->v[i].name);
+			goto out;
+		}
+	}
+	error = 0;
+out:
+	if (error < 0)
+		user_set_clear(out);
+	json_decref(root);
+	return error;
+}
+
+static int
+file_load(struct file_store *fs, struct user_set *out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int error;
+
+	out->v = NULL;
+	out->n = 0;
+	error = ecc_file_read(&buf, &len, fs->path, USERS_FILE_MAX);
+	if (error == ECC_ENOTFOUND) {
+		ecc_error_clear();
+		return 0;
+	}
+	if (error == 0)
+		error = file_parse(out, buf, len, fs->path);
+	free(buf);
+	return error;
+}
+
+static int
+file_save(struct file_store *fs, const struct user_set *s)
+{
+	json_t *root = NULL, *users, *u;
+	char *text = NULL;
+	size_t i;
+	int error = -1;
+
+	users = json_array();
+	root = json_pack("{s:o}", "users", users);
+	if (!root) {
+		json_decref(users);
+		error = ecc_error_set(ECC_ENOMEM, "%s: cannot build JSON",
+		    fs->path);
+		goto out;
+	}
+	for (i = 0; i < s->n; i++) {
+		u = json_pack("{s:s, s:s, s:s, s:I, s:I}",
+		    "name", s->v[i].name, "role", ecc_role_name(s->v[i].role),
+		    "hash", s->v[i].hash, "created", (json_int_t)s->v[i].created,
+		    "changed", (json_int_t)s->v[i].changed);
+		if (!u || json_array_append_new(users, u) < 0) {
+			error = ecc_error_set(ECC_ENOMEM, "%s: cannot build "
+			    "JSON", fs->path);
+			goto out;
+		}
+	}
+	if ((text = json_dumps(root, JSON_INDENT(2))) == NULL) {
+		error = ecc_error_set(ECC_ENOMEM, "%s: cannot encode JSON",
+		    fs->path);
+		goto out;
+	}
+	error = ecc_file_write_atomic(fs->path, text, strlen(text), 0600);
+out:
+	free(text);
+	json_decref(root);
+	return error;
+}
+
+/* Serialize read-modify-write cycles between processes.  Returns the
+ * locked descriptor (closing it unlocks) or a negative code. */
+static int
+file_lock(struct file_store *fs)
+{
+	int fd;
+
+	if ((fd = open(fs->lock_path, O_RDWR | O_CREAT | O_CLOEXEC,
+	    0600)) < 0)
+		return ecc_error_set_errno(ECC_ERROR, "cannot open %s",
+		    fs->lock_path);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			ecc_error_set_errno(ECC_ERROR, "cannot lock %s",
+			    fs->lock_path);
+			close(fd);
+			return ECC_ERROR;
+		}
+	}
+	return fd;
+}
+
+static int
+file_user_get(ecc_store *st, struct ecc_user *out, const char *name)
+{
+	struct file_store *fs = (struct file_store *)st;
+	struct user_set s;
+	ssize_t i;
+	int error;
+
+	if ((error = file_load(fs, &s)) < 0)
+		return error;
+	if ((i = user_set_find(&s, name)) < 0)
+		error = ecc_error_set(ECC_ENOTFOUND, "no user '%s'", name);
+	else
+		user_copy(out, &s.v[i]);
+	user_set_clear(&s);
+	return error;
+}
+
+static int
+user_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ecc_user *)a)->name,
+	    ((const struct ecc_user *)b)->name);
+}
+
+static int
+file_user_list(ecc_store *st, struct ecc_user **out, size_t *n)
+{
+	struct file_store *fs = (struct file_store *)st;
+	struct user_set s;
+	int error;
+
+	if ((error = file_load(fs, &s)) < 0)
+		return error;
+	if (s.n > 1)
+		qsort(s.v, s.n, sizeof(*s.v), user_cmp);
+	*out = s.v;
+	*n = s.n;
+	return 0;
+}
+
+static int
+file_user_add(ecc_store *st, const struct ecc_user *u)
+{
+	struct file_store *fs = (struct file_store *)st;
+	struct user_set s = { NULL, 0 };
+	struct ecc_user *nu;
+	int lock = -1, error = -1;
+
+	if ((error = lock = file_lock(fs)) < 0 ||
+	    (error = file_load(fs, &s)) < 0)
+		goto out;
+	if (user_set_find(&s, u->name) >= 0) {
+		error = ecc_error_set(ECC_EEXISTS, "user '%s' already exists",
+		    u->name);
+		goto out;
+	}
+	s.v = ecc_realloc(s.v, (s.n + 1) * sizeof(*s.v));
+	nu = &s.v[s.n++];
+	user_copy(nu, u);
+	if (nu->created <= 0)
+		nu->created = (int64_t)time(NULL);
+	if (nu->changed <= 0)
+		nu->changed = nu->created;
+	error = file_save(fs, &s);
+out:
+	user_set_clear(&s);
+	if (lock >= 0)
+		close(lock);
+	return error;
+}
+
+static int
+file_user_update(ecc_store *st, const struct ecc_user *u)
+{
+	struct file_store *fs = (struct file_store *)st;
+	struct user_set s = { NULL, 0 };
+	struct ecc_user *old;
+	ssize_t i;
+	int lock = -1, error = -1;
+
+	if ((error = lock = file_lock(fs)) < 0 ||
+	    (error = file_load(fs, &s)) < 0)
+		goto out;
+	if ((i = user_set_find(&s, u->name)) < 0) {
+		error = ecc_error_set(ECC_ENOTFOUND, "no user '%s'", u->name);
+		goto out;
+	}
+	old = &s.v[i];
+	free(old->hash);
+	old->hash = ecc_strdup(u->hash);
+	old->role = u->role;
+	old->changed = (int64_t)time(NULL);
+	error = file_save(fs, &s);
+out:
+	user_set_clear(&s);
+	if (lock >= 0)
+		close(lock);
+	return error;
+}
+
+static int
+file_user_remove(ecc_store *st, const char *name)
+{
+	struct file_store *fs = (struct file_store *)st;
+	struct user_set s = { NULL, 0 };
+	ssize_t i;
+	int lock = -1, error = -1;
+
+	if ((error = lock = file_lock(fs)) < 0 ||
+	    (error = file_load(fs, &s)) < 0)
+		goto out;
+	if ((i = user_set_find(&s, name)) < 0) {
+		error = ecc_error_set(ECC_ENOTFOUND, "no user '%s'", name);
+		goto out;
+	}
+	ecc_user_clear(&s.v[i]);
+	memmove(&s.v[i], &s.v[i + 1], (s.n - (size_t)i - 1) * sizeof(*s.v));
+	s.n--;
+	error = file_save(fs, &s);
+out:
+	user_set_clear(&s);
+	if (lock >= 0)
+		close(lock);
+	return error;
+}
+
+static void
+file_free(ecc_store *st)
+{
+	struct file_store *fs = (struct file_store *)st;
+
+	if (!fs)
+		return;
+	free(fs->path);
+	free(fs->lock_path);
+	free(fs);
+}
+
+static const struct ecc_store_ops file_ops = {
+	.name = "file",
+	.user_get = file_user_get,
+	.user_list = file_user_list,
+	.user_add = file_user_add,
+	.user_update = file_user_update,
+	.user_remove = file_user_remove,
+	.free = file_free,
+};
+
+int
+ecc_store_file_open(ecc_store **out, const char *data_dir)
+{
+	struct file_store *fs;
+	struct stat st;
+
+	*out = NULL;
+	if (!data_dir || !*data_dir)
+		return ecc_error_set(ECC_EINVALID, "no data directory given");
+	if (stat(data_dir, &st) < 0)
+		return ecc_error_set_errno(errno == ENOENT ? ECC_ENOTFOUND :
+		    ECC_ERROR, "data directory %s", data_dir);
+	if (!S_ISDIR(st.st_mode))
+		return ecc_error_set(ECC_EINVALID, "%s: not a directory",
+		    data_dir);
+	fs = ecc_calloc(1, sizeof(*fs));
+	fs->base.ops = &file_ops;
+	fs->path = ecc_printf("%s/%s", data_dir, USERS_FILE);
+	fs->lock_path = ecc_printf("%s/%s", data_dir, USERS_LOCK);
+	*out = &fs->base;
+	return 0;
+}

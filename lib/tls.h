@@ -33,6 +33,11 @@ int ecc_tls_client_ctx(SSL_CTX **out, const struct ecc_tls_client_opts *o);
  * verification against the server certificate. */
 int ecc_tls_client_set_host(SSL *ssl, const char *host);
 
+/* Why the server's certificate on `ssl` was refused, for messages
+ * ("IP address mismatch", "no certificate presented matches the pinned CA
+ * fingerprint"); NULL when verification did not fail.  Static string. */
+const char *ecc_tls_verify_error(const SSL *ssl);
+
 /* The CA certificate (last in the chain) a server presented on `ssl`,
  * as PEM (malloc'd), for showing its fingerprint on first contact. */
 int ecc_tls_peer_chain_root_pem(char **out, SSL *ssl);

@@ -12,6 +12,12 @@
  * Rules (seed, chapter 1.12): subcluster names are lower case and one
  * word; node names are host names; every node and manager belongs to
  * exactly one subcluster; every subcluster is a top-level folder.
+ *
+ * Details: cluster_name (top level, at most once) is 1..63 letters,
+ * digits, '.', '_', '-'.  managers and nodes lists are separated by
+ * spaces or commas and may repeat to append.  A name repeated within one
+ * subcluster counts once; a manager also listed among that subcluster's
+ * nodes is kept as a manager only.
  */
 #ifndef ECC_TOPOLOGY_H
 #define ECC_TOPOLOGY_H
@@ -54,10 +60,13 @@ const struct ecc_subcluster *ecc_topology_node_subcluster(
 int ecc_subcluster_has_member(const struct ecc_subcluster *sc,
     const char *name);
 
-/* Add an empty subcluster (ECC_EEXISTS, ECC_EINVALID on bad name). */
+/* Add an empty subcluster (ECC_EEXISTS, ECC_EINVALID on bad name).
+ * `t` may come from ecc_topology_parse or be calloc'd.  Moves the
+ * subclusters array: earlier borrowed subcluster pointers are invalid. */
 int ecc_topology_add_subcluster(struct ecc_topology *t, const char *name);
 
-/* Serialize back to the file format; malloc'd. */
+/* Serialize back to the file format; malloc'd.  Parsing the result gives
+ * the same topology, and formatting that gives the same text. */
 char *ecc_topology_format(const struct ecc_topology *t);
 
 /* Check that repository path `path` fits the layout: its first component

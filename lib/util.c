@@ -203,10 +203,20 @@ ecc_mkdir_p(const char *path, mode_t mode)
 		if (*s == '/' || *s == '\0') {
 			char c = *s;
 			*s = '\0';
-			if (mkdir(p, mode) < 0 && errno != EEXIST) {
-				error = ecc_error_set_errno(ECC_ERROR,
-				    "cannot create directory %s", p);
-				break;
+			if (mkdir(p, mode) < 0) {
+				struct stat st;
+
+				if (errno != EEXIST) {
+					error = ecc_error_set_errno(ECC_ERROR,
+					    "cannot create directory %s", p);
+					break;
+				}
+				if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
+					error = ecc_error_set(ECC_ERROR,
+					    "cannot create directory %s: a "
+					    "file is in the way", p);
+					break;
+				}
 			}
 			*s = c;
 			if (c == '\0')

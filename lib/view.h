@@ -32,7 +32,9 @@ int ecc_view_revision(int64_t *out, ecc_repo *repo, const char *view,
     int64_t rev);
 
 /* Build a full snapshot (since < 0) or a delta since `since` of `view` at
- * `rev` (tar with manifest; snapshot.h).  *out is malloc'd. */
+ * `rev` (tar with manifest; snapshot.h).  *out is malloc'd.  A delta's
+ * `since` must be below `rev` (ECC_EINVALID); a file larger than
+ * lim->max_file_size is ECC_ETOOBIG; `lim` may be NULL (defaults). */
 int ecc_view_archive(void **out, size_t *outlen, ecc_repo *repo,
     const char *view, int64_t since, int64_t rev,
     const struct ecc_limits *lim);
