@@ -99,6 +99,12 @@ ecc_path_validate(const char *path, const struct ecc_limits *lim)
 			return path_error(path, "'..' component not allowed");
 		if (clen == 4 && strncasecmp(comp, ".git", 4) == 0)
 			return path_error(path, "'.git' component not allowed");
+		/* Reserved for snapshot manifests and checkout metadata: a
+		 * file there would shadow them on a node or in a checkout. */
+		if ((clen == 9 && strncasecmp(comp, ".ecconfig", 9) == 0) ||
+		    (clen == 6 && strncasecmp(comp, ".eccfg", 6) == 0))
+			return path_error(path, "'.ecconfig' and '.eccfg' "
+			    "components are reserved");
 		if (++depth > lim->max_depth) {
 			snprintf(rule, sizeof(rule), "more than %zu components",
 			    lim->max_depth);

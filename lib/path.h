@@ -3,9 +3,10 @@
  * bound every change set.
  *
  * Repository paths are relative, '/'-separated, with no empty, "." or ".."
- * component, no component named ".git" (any case), no NUL or control
- * bytes, no leading or trailing '/', at most `max_path_len` bytes and
- * `max_depth` components.
+ * component, no component named ".git", ".ecconfig" or ".eccfg" (any case;
+ * the last two are reserved for manifests and checkout metadata), no NUL
+ * or control bytes, no leading or trailing '/', at most `max_path_len`
+ * bytes and `max_depth` components.
  */
 #ifndef ECC_PATH_H
 #define ECC_PATH_H

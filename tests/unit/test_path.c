@@ -47,6 +47,13 @@ test_path__rules(void **state)
 	    "'.git/config': '.git' component not allowed");
 	expect_path_error("a/.GiT/hooks",
 	    "'a/.GiT/hooks': '.git' component not allowed");
+	expect_path_error("default/.ecconfig/manifest.json",
+	    "'default/.ecconfig/manifest.json': '.ecconfig' and '.eccfg' "
+	    "components are reserved");
+	expect_path_error("global/.ECCFG/meta.json",
+	    "'global/.ECCFG/meta.json': '.ecconfig' and '.eccfg' "
+	    "components are reserved");
+	assert_int_equal(ecc_path_validate("global/.ecconfig.conf", NULL), 0);
 	expect_path_error("a\nb", "'a\\x0ab': control character not allowed");
 	expect_path_error("a\x7f", "'a\\x7f': control character not allowed");
 	assert_int_equal(ecc_path_validate(NULL, NULL), ECC_EINVALID);
