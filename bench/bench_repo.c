@@ -222,6 +222,7 @@ main(int argc, char **argv)
 	char *tmp = NULL;
 	int c;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((c = getopt(argc, argv, "c:")) != -1) {
 		if (c == 'c')
 			ncommits = (size_t)atol(optarg);
