@@ -55,3 +55,18 @@ def test_every_eccfg_command_is_documented():
     missing = [c for c in cmds if not re.search(r"^\.B " + re.escape(c) + r"\b",
                                                 page, re.M)]
     assert missing == [], "commands missing from eccfg(1): %s" % missing
+
+
+def test_sample_config_lists_every_option(tmp_path):
+    """etc/ecconfigd.conf shows every option (commented out, at its
+    default) and is itself a valid configuration."""
+    assert BUILD, "ECC_BUILDDIR is not set"
+    ecconfigd = str(BUILD / "daemon" / "ecconfigd")
+    sample = SRC / "etc" / "ecconfigd.conf"
+    r = subprocess.run([ecconfigd, "-c", str(sample), "--dump-config"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    names = re.findall(r"^([a-z_]+) = ", r.stdout, re.M)
+    text = sample.read_text()
+    missing = [n for n in names if not re.search(r"^#" + n + r" = ", text, re.M)]
+    assert names and missing == [], "options missing from etc/ecconfigd.conf: %s" % missing
