@@ -404,6 +404,17 @@ struct notify_arg {
 	size_t n, cap;
 };
 
+static void
+notify_push(struct notify_arg *na, struct watch_list *l)
+{
+	if (na->n == na->cap) {
+		na->cap = na->cap ? na->cap * 2 : 8;
+		na->lists = ecc_realloc(na->lists, na->cap *
+		    sizeof(*na->lists));
+	}
+	na->lists[na->n++] = l;
+}
+
 static int
 notify_collect(const char *key, void *value, void *payload)
 {
@@ -412,12 +423,7 @@ notify_collect(const char *key, void *value, void *payload)
 
 	if (now >= 0 && now == state_view_rev(na->old, key))
 		return 0;               /* this view did not move */
-	if (na->n == na->cap) {
-		na->cap = na->cap ? na->cap * 2 : 8;
-		na->lists = ecc_realloc(na->lists, na->cap *
-		    sizeof(*na->lists));
-	}
-	na->lists[na->n++] = value;
+	notify_push(na, value);
 	return 0;
 }
 
@@ -462,12 +468,7 @@ release_collect(const char *key, void *value, void *payload)
 	struct notify_arg *na = payload;
 
 	(void)key;
-	if (na->n == na->cap) {
-		na->cap = na->cap ? na->cap * 2 : 8;
-		na->lists = ecc_realloc(na->lists, na->cap *
-		    sizeof(*na->lists));
-	}
-	na->lists[na->n++] = value;
+	notify_push(na, value);
 	return 0;
 }
 

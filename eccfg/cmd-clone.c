@@ -13,12 +13,8 @@
 #include "client.h"
 #include "eccfg.h"
 
-enum {
-	OPT_MESSAGE = 1,
-};
-
 static const struct eccfg_opt clone_opts[] = {
-	{ "message", 1, 'm', OPT_MESSAGE, "MSG",
+	{ "message", 1, 'm', ECCFG_OPT_MESSAGE, "MSG",
 	  "the log message (default: \"clone SRC to DEST\")" },
 	{ NULL, 0, 0, 0, NULL, NULL },
 };
@@ -35,17 +31,6 @@ struct copy_line {
 	char *path;
 	const char *verb;
 };
-
-static int
-copy_on_opt(int id, const char *arg, void *payload)
-{
-	const char **message = payload;
-
-	if (id != 1)
-		return ecc_error_set(ECC_EINVALID, "unknown option");
-	*message = arg;
-	return 0;
-}
 
 static int
 copy_file_cmp(const void *a, const void *b)
@@ -168,8 +153,8 @@ eccfg_copy_folder(struct eccfg_ctx *ctx, int argc, char **argv, int exact)
 	int first, error = -1, rc;
 
 	memset(&resp, 0, sizeof(resp));
-	if ((rc = eccfg_parse_options(ctx, argc, argv, copy_on_opt, &message,
-	    &first)) != 0)
+	if ((rc = eccfg_parse_options(ctx, argc, argv, eccfg_message_opt,
+	    &message, &first)) != 0)
 		return rc < 0 ? ECCFG_EXIT_USAGE : ECCFG_EXIT_OK;
 	if (argc - first != 2)
 		return eccfg_usage(ctx, "expected SRC and DEST (repository "

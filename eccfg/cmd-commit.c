@@ -346,7 +346,7 @@ out:
 	json_decref(body);
 	json_decref(resp);
 	eccfg_client_free(c);
-	wc_paths_free(prefixes, nprefixes);
+	ecc_strv_free(prefixes, nprefixes);
 	wc_status_clear(&st);
 	wc_free(wc);
 	return rc < 0 ? eccfg_report(ctx) : rc;

@@ -159,7 +159,7 @@ delete_run(struct eccfg_ctx *ctx, int argc, char **argv)
 	rc = ECCFG_EXIT_OK;
 out:
 	free(abs);
-	wc_paths_free(prefixes, nprefixes);
+	ecc_strv_free(prefixes, nprefixes);
 	wc_status_clear(&st);
 	wc_free(wc);
 	return rc < 0 ? eccfg_report(ctx) : rc;

@@ -124,7 +124,7 @@ diff_local(struct eccfg_ctx *ctx, int argc, char **argv)
 out:
 	free(old);
 	free(cur);
-	wc_paths_free(prefixes, nprefixes);
+	ecc_strv_free(prefixes, nprefixes);
 	wc_status_clear(&st);
 	wc_free(wc);
 	if (git)

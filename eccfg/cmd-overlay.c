@@ -7,9 +7,9 @@
 
 #include "eccfg.h"
 
-/* The id matches cmd-clone.c's option, which eccfg_copy_folder parses. */
+/* eccfg_copy_folder parses it with eccfg_message_opt, like clone's. */
 static const struct eccfg_opt overlay_opts[] = {
-	{ "message", 1, 'm', 1, "MSG",
+	{ "message", 1, 'm', ECCFG_OPT_MESSAGE, "MSG",
 	  "the log message (default: \"overlay SRC onto DEST\")" },
 	{ NULL, 0, 0, 0, NULL, NULL },
 };

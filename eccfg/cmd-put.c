@@ -13,26 +13,11 @@
 #include "client.h"
 #include "eccfg.h"
 
-enum {
-	OPT_MESSAGE = 1,
-};
-
 static const struct eccfg_opt put_opts[] = {
-	{ "message", 1, 'm', OPT_MESSAGE, "MSG",
+	{ "message", 1, 'm', ECCFG_OPT_MESSAGE, "MSG",
 	  "the log message (default: \"put DEST\")" },
 	{ NULL, 0, 0, 0, NULL, NULL },
 };
-
-static int
-put_on_opt(int id, const char *arg, void *payload)
-{
-	const char **message = payload;
-
-	if (id != OPT_MESSAGE)
-		return ecc_error_set(ECC_EINVALID, "unknown option");
-	*message = arg;
-	return 0;
-}
 
 /* What the head holds at `dest`: *exists, its mode ("0644"/"0755") and
  * the head revision.  A folder at `dest` is an error. */
@@ -98,8 +83,8 @@ put_run(struct eccfg_ctx *ctx, int argc, char **argv)
 	int first, error = -1, rc, exists, exec;
 
 	memset(&resp, 0, sizeof(resp));
-	if ((rc = eccfg_parse_options(ctx, argc, argv, put_on_opt, &message,
-	    &first)) != 0)
+	if ((rc = eccfg_parse_options(ctx, argc, argv, eccfg_message_opt,
+	    &message, &first)) != 0)
 		return rc < 0 ? ECCFG_EXIT_USAGE : ECCFG_EXIT_OK;
 	if (argc - first != 2)
 		return eccfg_usage(ctx, "expected SRC (a local file) and DEST "

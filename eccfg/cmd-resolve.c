@@ -99,8 +99,8 @@ resolve_run(struct eccfg_ctx *ctx, int argc, char **argv)
 		goto out;
 	rc = ECCFG_EXIT_OK;
 out:
-	wc_paths_free(todo, ntodo);
-	wc_paths_free(prefixes, nprefixes);
+	ecc_strv_free(todo, ntodo);
+	ecc_strv_free(prefixes, nprefixes);
 	wc_free(wc);
 	return rc < 0 ? eccfg_report(ctx) : rc;
 }

@@ -94,7 +94,7 @@ revert_run(struct eccfg_ctx *ctx, int argc, char **argv)
 		goto out;
 	rc = ECCFG_EXIT_OK;
 out:
-	wc_paths_free(prefixes, nprefixes);
+	ecc_strv_free(prefixes, nprefixes);
 	wc_status_clear(&st);
 	wc_free(wc);
 	return rc < 0 ? eccfg_report(ctx) : rc;

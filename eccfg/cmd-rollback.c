@@ -15,12 +15,8 @@
 
 #define ROLLBACK_MAX_PATHS 10000
 
-enum {
-	OPT_MESSAGE = 1,
-};
-
 static const struct eccfg_opt rollback_opts[] = {
-	{ "message", 1, 'm', OPT_MESSAGE, "MSG",
+	{ "message", 1, 'm', ECCFG_OPT_MESSAGE, "MSG",
 	  "the log message of the new revision (required)" },
 	{ NULL, 0, 0, 0, NULL, NULL },
 };
@@ -100,17 +96,6 @@ struct rollback_opts {
 };
 
 static int
-rollback_on_opt(int id, const char *arg, void *payload)
-{
-	struct rollback_opts *o = payload;
-
-	if (id != OPT_MESSAGE)
-		return ecc_error_set(ECC_EINVALID, "unknown option");
-	o->message = arg;
-	return 0;
-}
-
-static int
 rollback_run(struct eccfg_ctx *ctx, int argc, char **argv)
 {
 	struct rollback_opts o = { NULL };
@@ -120,8 +105,8 @@ rollback_run(struct eccfg_ctx *ctx, int argc, char **argv)
 	int64_t rev;
 	int first, i, error = -1, rc;
 
-	if ((rc = eccfg_parse_options(ctx, argc, argv, rollback_on_opt, &o,
-	    &first)) != 0)
+	if ((rc = eccfg_parse_options(ctx, argc, argv, eccfg_message_opt,
+	    &o.message, &first)) != 0)
 		return rc < 0 ? ECCFG_EXIT_USAGE : ECCFG_EXIT_OK;
 	if (first >= argc)
 		return eccfg_usage(ctx, "expected the revision to roll back "

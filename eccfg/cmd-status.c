@@ -68,7 +68,7 @@ status_run(struct eccfg_ctx *ctx, int argc, char **argv)
 out:
 	json_decref(doc);
 	json_decref(files);
-	wc_paths_free(prefixes, (size_t)nprefixes);
+	ecc_strv_free(prefixes, (size_t)nprefixes);
 	wc_status_clear(&st);
 	wc_free(wc);
 	return rc < 0 ? eccfg_report(ctx) : rc;

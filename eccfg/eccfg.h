@@ -71,6 +71,12 @@ typedef int (*eccfg_opt_cb)(int id, const char *arg, void *payload);
 int eccfg_parse_options(struct eccfg_ctx *ctx, int argc, char **argv,
     eccfg_opt_cb on_opt, void *payload, int *first_arg);
 
+/* The id of "-m/--message MSG" in the tables of commands whose only
+ * option it is, and their eccfg_opt_cb: it stores the argument in the
+ * `const char *` the payload points to. */
+#define ECCFG_OPT_MESSAGE 1
+int eccfg_message_opt(int id, const char *arg, void *payload);
+
 /* Print "eccfg NAME: message" to stderr (nothing extra when quiet is
  * off/on: errors always print). Returns `code` (default ECC_ERROR). */
 int eccfg_fail(struct eccfg_ctx *ctx, int code, const char *fmt, ...)

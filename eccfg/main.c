@@ -111,18 +111,26 @@ print_prefix(const struct eccfg_ctx *ctx)
 		fputs("eccfg: ", stderr);
 }
 
+/* "eccfg NAME: message" and a newline on stderr, after what stdout
+ * holds. */
+static void __attribute__((format(printf, 2, 0)))
+print_errorv(struct eccfg_ctx *ctx, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	print_prefix(ctx);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	error_printed = 1;
+}
+
 int
 eccfg_fail(struct eccfg_ctx *ctx, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	print_prefix(ctx);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	print_errorv(ctx, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	error_printed = 1;
 	return code ? code : ECC_ERROR;
 }
 
@@ -145,17 +153,13 @@ eccfg_usage(struct eccfg_ctx *ctx, const char *fmt, ...)
 	va_list ap;
 	const char *name = ctx_name(ctx);
 
-	fflush(stdout);
-	print_prefix(ctx);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	print_errorv(ctx, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	if (name)
 		fprintf(stderr, "see eccfg %s --help\n", name);
 	else
 		fputs("see eccfg --help\n", stderr);
-	error_printed = 1;
 	usage_printed = 1;
 	return ECCFG_EXIT_USAGE;
 }
@@ -404,6 +408,17 @@ static int
 is_common_short(int c)
 {
 	return common_short_id(c) != 0;
+}
+
+int
+eccfg_message_opt(int id, const char *arg, void *payload)
+{
+	const char **message = payload;
+
+	if (id != ECCFG_OPT_MESSAGE)
+		return ecc_error_set(ECC_EINVALID, "unknown option");
+	*message = arg;
+	return 0;
 }
 
 int

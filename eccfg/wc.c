@@ -125,19 +125,6 @@ path_join(const char *a, const char *b)
 	return ecc_printf("%s/%s", a, b);
 }
 
-/* The directory part of an absolute or relative path, malloc'd. */
-static char *
-path_dirname(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return ecc_strdup(".");
-	if (slash == path)
-		return ecc_strdup("/");
-	return ecc_strndup(path, (size_t)(slash - path));
-}
-
 /* rel when `path` is `root` or below it (borrowed), else NULL. */
 static const char *
 path_below(const char *path, const char *root)
@@ -404,7 +391,7 @@ static int
 recover_missing(const char *root)
 {
 	char *newdir = ecc_printf("%s.new", root);
-	char *old = ecc_printf("%s.old", root), *parent = path_dirname(root);
+	char *old = ecc_printf("%s.old", root), *parent = ecc_path_dirname(root);
 	int fd = -1, done = 0;
 
 	if (has_meta_file(old, WC_MARK_RETIRED) &&
@@ -500,7 +487,7 @@ find_root(char **out, const char *lexical, const char *physical)
 		}
 		if (strcmp(cand, "/") == 0)
 			break;
-		s = path_dirname(cand);
+		s = ecc_path_dirname(cand);
 		free(cand);
 		cand = s;
 	}
@@ -511,7 +498,7 @@ find_root(char **out, const char *lexical, const char *physical)
 			*out = path_physical(lex);
 			break;
 		}
-		s = path_dirname(lex);
+		s = ecc_path_dirname(lex);
 		free(lex);
 		lex = s;
 	}
@@ -804,7 +791,7 @@ wc_resolve_path(char **out, const struct wc *wc, const char *arg)
 		goto out;
 	/* Resolve the parent only, so an operand that is a symlink names
 	 * the link itself; fall back to the whole path (a symlinked root). */
-	dir = path_dirname(abs);
+	dir = ecc_path_dirname(abs);
 	base = strrchr(abs, '/') + 1;
 	dphys = path_physical(dir);
 	phys = *base ? path_join(dphys, base) : ecc_strdup(dphys);
@@ -843,21 +830,11 @@ wc_resolve_paths(char ***out, const struct wc *wc, int argc,
 	*out = NULL;
 	for (i = 0; i < argc; i++)
 		if ((error = wc_resolve_path(&v[i], wc, argv[i])) < 0) {
-			wc_paths_free(v, (size_t)i);
+			ecc_strv_free(v, (size_t)i);
 			return error;
 		}
 	*out = v;
 	return 0;
-}
-
-void
-wc_paths_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; v && i < n; i++)
-		free(v[i]);
-	free(v);
 }
 
 /*
@@ -1036,7 +1013,7 @@ file_carry(const char *src, const char *dst)
 static int
 mkdir_parent(const char *path)
 {
-	char *dir = path_dirname(path);
+	char *dir = ecc_path_dirname(path);
 	int error = ecc_mkdir_p(dir, 0755);
 
 	free(dir);
@@ -1285,16 +1262,6 @@ wc_status_clear(struct wc_status *st)
  * Fetching snapshots and deltas into a build directory.
  */
 
-static void
-names_free(char **names, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
 /* GET the snapshot (since < 0) or delta of `view` at `rev` (< 0: head),
  * verify and extract it, and fill newdir's object store with every file
  * of the new manifest: from the archive, or for a delta from `oldroot`'s
@@ -1396,7 +1363,7 @@ wc_fetch(struct ecc_manifest **out, int *incomplete, struct eccfg_client *c,
 out:
 	ecc_http_response_clear(&resp);
 	ecc_manifest_free(m);
-	names_free(names, nnames);
+	ecc_strv_free(names, nnames);
 	free(uri);
 	free(ev);
 	free(stage);
@@ -1509,7 +1476,7 @@ wc_checkout(int64_t *revision, const char *dir, struct eccfg_client *c,
 		error = ecc_error_set_errno(ECC_ERROR, "cannot check %s", dir);
 		goto out;
 	}
-	parent = path_dirname(target);
+	parent = ecc_path_dirname(target);
 	newdir = ecc_printf("%s.new", target);
 	if ((error = build_begin(newdir)) < 0)
 		goto out;
@@ -1870,7 +1837,7 @@ out:
 static int
 wc_switch(const char *root, const char *newdir)
 {
-	char *old = ecc_printf("%s.old", root), *parent = path_dirname(root);
+	char *old = ecc_printf("%s.old", root), *parent = ecc_path_dirname(root);
 	int error;
 
 	if (ecc_path_exists(old)) {

@@ -95,10 +95,9 @@ void wc_server_hint(struct eccfg_server_hint *out, const struct wc *wc);
 int wc_resolve_path(char **out, const struct wc *wc, const char *arg);
 
 /* wc_resolve_path() for each of `argc` operands; *out is a malloc'd
- * array of `argc` malloc'd paths, freed with wc_paths_free(). */
+ * array of `argc` malloc'd paths, freed with ecc_strv_free(). */
 int wc_resolve_paths(char ***out, const struct wc *wc, int argc,
     char *const *argv);
-void wc_paths_free(char **v, size_t n);
 
 /* 1 when the process's current directory lies in the checkout (a pull
  * that switches trees leaves a shell there in the removed old tree). */

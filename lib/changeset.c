@@ -18,33 +18,6 @@
 
 #define CHANGESET_MESSAGE_MAX 65536
 
-/* Limit on the error text copied while adding a location prefix. */
-#define CHANGESET_ERRMSG_MAX 1024
-
-/*
- * Re-set the last error so it starts with the field at fault: "field
- * 'path': must be..." from ecc_json_check() becomes "changes[3].path:
- * must be..."; any other message gets the plain prefix "changes[3]: ".
- * `where` may be NULL (top level).  Returns `code`.
- */
-static int
-changeset_error_at(int code, const char *where)
-{
-	char msg[CHANGESET_ERRMSG_MAX];
-	const char *name, *end;
-
-	snprintf(msg, sizeof(msg), "%s", ecc_error_last());
-	if (strncmp(msg, "field '", 7) == 0 &&
-	    (end = strstr(msg + 7, "': ")) != NULL) {
-		name = msg + 7;
-		return ecc_error_set(code, "%s%s%.*s: %s", where ? where : "",
-		    where ? "." : "", (int)(end - name), name, end + 3);
-	}
-	if (!where)
-		return code;
-	return ecc_error_set(code, "%s: %s", where, msg);
-}
-
 /* Add one zeroed change, growing the array by doubling (the capacity is
  * implied by nchanges: it is the next power of two). */
 static struct ecc_change *
@@ -52,9 +25,7 @@ changeset_append(struct ecc_changeset *cs)
 {
 	size_t n = cs->nchanges;
 
-	if (n == 0 || (n & (n - 1)) == 0)
-		cs->changes = ecc_realloc(cs->changes,
-		    (n ? 2 * n : 1) * sizeof(*cs->changes));
+	cs->changes = ecc_grow(cs->changes, n, sizeof(*cs->changes));
 	memset(&cs->changes[n], 0, sizeof(cs->changes[n]));
 	cs->nchanges++;
 	return &cs->changes[n];
@@ -140,7 +111,7 @@ changeset_parse_content(struct ecc_change *c, size_t i, const json_t *jcontent,
 		char where[64];
 
 		snprintf(where, sizeof(where), "changes[%zu].content", i);
-		return changeset_error_at(error, where);
+		return ecc_json_error_at(error, where);
 	}
 	c->data = data;
 	c->len = len;
@@ -174,11 +145,8 @@ changeset_parse_change(struct ecc_change *c, size_t i, const json_t *obj,
 	int error;
 
 	snprintf(where, sizeof(where), "changes[%zu]", i);
-	if (!json_is_object(obj))
-		return ecc_error_set(ECC_EINVALID, "%s: must be an object",
-		    where);
-	if ((error = ecc_json_check(obj, fields)) < 0)
-		return changeset_error_at(error, where);
+	if ((error = ecc_json_check_at(obj, fields, where)) < 0)
+		return error;
 	jpath = json_object_get(obj, "path");
 	jcontent = json_object_get(obj, "content");
 	jmode = json_object_get(obj, "mode");
@@ -189,7 +157,7 @@ changeset_parse_change(struct ecc_change *c, size_t i, const json_t *obj,
 		    "changes[%zu].path: contains a NUL byte", i);
 	if ((error = ecc_path_validate(json_string_value(jpath), lim)) < 0) {
 		snprintf(where, sizeof(where), "changes[%zu].path", i);
-		return changeset_error_at(error, where);
+		return ecc_json_error_at(error, where);
 	}
 	c->path = ecc_strdup(json_string_value(jpath));
 
@@ -302,10 +270,8 @@ ecc_changeset_parse(struct ecc_changeset **out, const char *buf,
 			{ NULL, ECC_J_STRING, 0, 0, 0 },
 		};
 
-		if ((error = ecc_json_check(root, fields)) < 0) {
-			error = changeset_error_at(error, NULL);
+		if ((error = ecc_json_check_at(root, fields, NULL)) < 0)
 			goto out;
-		}
 	}
 	jmessage = json_object_get(root, "message");
 	if (strlen(json_string_value(jmessage)) !=

@@ -176,17 +176,6 @@ ecc_dconf_free(struct ecc_dconf *cfg)
 	ecc_options_free(cfg, ecc_dconf_options);
 }
 
-/* Append text to a growing malloc'd string. */
-static void
-dconf_append(char **buf, size_t *len, const char *text)
-{
-	size_t n = strlen(text);
-
-	*buf = ecc_realloc(*buf, *len + n + 1);
-	memcpy(*buf + *len, text, n + 1);
-	*len += n;
-}
-
 char *
 ecc_dconf_render(const struct ecc_dconf *cfg)
 {
@@ -195,7 +184,7 @@ ecc_dconf_render(const struct ecc_dconf *cfg)
 	size_t len = 0;
 	int first = 1;
 
-	dconf_append(&buf, &len,
+	ecc_str_append(&buf, &len,
 	    "# ecconfigd.conf - configuration of ecconfigd, the ecconfig "
 	    "manager daemon.\n"
 	    "# One \"key = value\" per line, '#' starts a comment; see "
@@ -208,15 +197,15 @@ ecc_dconf_render(const struct ecc_dconf *cfg)
 		if (opt->reloadable)
 			continue;
 		line = ecc_printf("%s %s", first ? "" : ",", opt->name);
-		dconf_append(&buf, &len, line);
+		ecc_str_append(&buf, &len, line);
 		free(line);
 		first = 0;
 	}
-	dconf_append(&buf, &len, ".\n");
+	ecc_str_append(&buf, &len, ".\n");
 	for (opt = ecc_dconf_options; opt->name; opt++) {
 		v = ecc_option_format(cfg, opt);
 		line = ecc_printf("\n# %s\n%s = %s\n", opt->doc, opt->name, v);
-		dconf_append(&buf, &len, line);
+		ecc_str_append(&buf, &len, line);
 		free(line);
 		free(v);
 	}

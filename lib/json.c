@@ -21,6 +21,9 @@
  * that the pieces encode exactly as the whole, and far below INT_MAX. */
 #define B64_CHUNK (3 * 1024 * 1024)
 
+/* Limit on the error text copied while adding a location prefix. */
+#define JSON_ERRMSG_MAX 1024
+
 /* jansson quotes the input near an error; escape what is not printable
  * ASCII so the message is safe in logs and JSON error bodies. */
 static void
@@ -225,6 +228,38 @@ ecc_json_check(const json_t *obj, const struct ecc_jfield *fields)
 		if ((error = json_field_check(f, v)) < 0)
 			return error;
 	}
+	return 0;
+}
+
+int
+ecc_json_error_at(int code, const char *where)
+{
+	char msg[JSON_ERRMSG_MAX];
+	const char *name, *end;
+
+	snprintf(msg, sizeof(msg), "%s", ecc_error_last());
+	if (strncmp(msg, "field '", 7) == 0 &&
+	    (end = strstr(msg + 7, "': ")) != NULL) {
+		name = msg + 7;
+		return ecc_error_set(code, "%s%s%.*s: %s", where ? where : "",
+		    where ? "." : "", (int)(end - name), name, end + 3);
+	}
+	if (!where)
+		return code;
+	return ecc_error_set(code, "%s: %s", where, msg);
+}
+
+int
+ecc_json_check_at(const json_t *obj, const struct ecc_jfield *fields,
+    const char *where)
+{
+	int error;
+
+	if (where && !json_is_object(obj))
+		return ecc_error_set(ECC_EINVALID, "%s: must be an object",
+		    where);
+	if ((error = ecc_json_check(obj, fields)) < 0)
+		return ecc_json_error_at(error, where);
 	return 0;
 }
 

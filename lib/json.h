@@ -36,6 +36,20 @@ struct ecc_jfield {
  * field: "field 'message': must be a string of 1..4096 bytes". */
 int ecc_json_check(const json_t *obj, const struct ecc_jfield *fields);
 
+/* Re-set the last error so it starts with the member at fault: "field
+ * 'path': must be..." from ecc_json_check() becomes "changes[3].path:
+ * must be..."; any other message gets the plain prefix "changes[3]: ".
+ * `where` may be NULL (top level: only the field name is kept).  Returns
+ * `code`. */
+int ecc_json_error_at(int code, const char *where);
+
+/* ecc_json_check() of the object at `where` ("files[3]"), its messages
+ * passed through ecc_json_error_at(); a value that is not an object is
+ * "files[3]: must be an object".  `where` NULL: the top level, whose
+ * caller has checked that it is an object. */
+int ecc_json_check_at(const json_t *obj, const struct ecc_jfield *fields,
+    const char *where);
+
 /* Base64 (standard alphabet, padded) via OpenSSL.  Encoding returns
  * malloc'd text (NULL only when `len` is too large to encode).  Decoding
  * accepts only canonical text (length a multiple of 4, no blanks, '='

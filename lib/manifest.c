@@ -14,37 +14,13 @@
 #include "error.h"
 #include "json.h"
 #include "manifest.h"
+#include "util.h"
 
 #define MANIFEST_FORMAT 1
 #define MANIFEST_VIEW_MAX 64
-#define MANIFEST_ERRMSG_MAX 1024
 
 /* The top-level folder snapshots reserve for their own metadata. */
 #define MANIFEST_RESERVED ".ecconfig"
-
-/*
- * Re-set the last error so it starts with the field at fault: "field
- * 'size': must be..." from ecc_json_check() becomes "files[3].size: must
- * be..."; any other message gets the plain prefix "files[3]: ".  `where`
- * may be NULL (top level).  Returns `code`.
- */
-static int
-manifest_error_at(int code, const char *where)
-{
-	char msg[MANIFEST_ERRMSG_MAX];
-	const char *name, *end;
-
-	snprintf(msg, sizeof(msg), "%s", ecc_error_last());
-	if (strncmp(msg, "field '", 7) == 0 &&
-	    (end = strstr(msg + 7, "': ")) != NULL) {
-		name = msg + 7;
-		return ecc_error_set(code, "%s%s%.*s: %s", where ? where : "",
-		    where ? "." : "", (int)(end - name), name, end + 3);
-	}
-	if (!where)
-		return code;
-	return ecc_error_set(code, "%s: %s", where, msg);
-}
 
 static int
 manifest_is_hex(const char *s, size_t len)
@@ -64,16 +40,6 @@ manifest_path_is_reserved(const char *path)
 
 	return strncmp(path, MANIFEST_RESERVED, n) == 0 &&
 	    (path[n] == '\0' || path[n] == '/');
-}
-
-/* Grow an array whose capacity is implied by its count (the next power of
- * two), so appends are amortized O(1) without a capacity field. */
-static void *
-manifest_grow(void *v, size_t n, size_t size)
-{
-	if (n == 0 || (n & (n - 1)) == 0)
-		v = ecc_realloc(v, (n ? 2 * n : 1) * size);
-	return v;
 }
 
 struct ecc_manifest *
@@ -111,7 +77,7 @@ ecc_manifest_add_file(struct ecc_manifest *m, const char *path,
 {
 	struct ecc_manifest_file *f;
 
-	m->files = manifest_grow(m->files, m->nfiles, sizeof(*m->files));
+	m->files = ecc_grow(m->files, m->nfiles, sizeof(*m->files));
 	f = &m->files[m->nfiles++];
 	f->path = ecc_strdup(path);
 	f->mode = (mode & 0111) ? 0755 : 0644;
@@ -122,7 +88,7 @@ ecc_manifest_add_file(struct ecc_manifest *m, const char *path,
 void
 ecc_manifest_add_deleted(struct ecc_manifest *m, const char *path)
 {
-	m->deleted = manifest_grow(m->deleted, m->ndeleted, sizeof(*m->deleted));
+	m->deleted = ecc_grow(m->deleted, m->ndeleted, sizeof(*m->deleted));
 	m->deleted[m->ndeleted++] = ecc_strdup(path);
 }
 
@@ -282,7 +248,7 @@ manifest_check_path(const json_t *jpath, const char *what, size_t i,
 		return ecc_error_set(ECC_EINVALID, "%s: contains a NUL byte",
 		    where);
 	if ((error = ecc_path_validate(path, lim)) < 0)
-		return manifest_error_at(error, where);
+		return ecc_json_error_at(error, where);
 	if (manifest_path_is_reserved(path))
 		return ecc_error_set(ECC_EINVALID, "%s: '%s' is reserved for "
 		    "the snapshot's metadata", where, path);
@@ -307,11 +273,8 @@ manifest_parse_file(struct ecc_manifest *m, size_t i, const json_t *obj,
 	int error;
 
 	snprintf(where, sizeof(where), "files[%zu]", i);
-	if (!json_is_object(obj))
-		return ecc_error_set(ECC_EINVALID, "%s: must be an object",
-		    where);
-	if ((error = ecc_json_check(obj, fields)) < 0)
-		return manifest_error_at(error, where);
+	if ((error = ecc_json_check_at(obj, fields, where)) < 0)
+		return error;
 	if ((error = manifest_check_path(json_object_get(obj, "path"), "files",
 	    i, lim)) < 0)
 		return error;
@@ -330,7 +293,7 @@ manifest_parse_file(struct ecc_manifest *m, size_t i, const json_t *obj,
 		return ecc_error_set(ECC_EINVALID, "files[%zu].sha256: must be "
 		    "64 lowercase hexadecimal digits", i);
 
-	m->files = manifest_grow(m->files, m->nfiles, sizeof(*m->files));
+	m->files = ecc_grow(m->files, m->nfiles, sizeof(*m->files));
 	f = &m->files[m->nfiles++];
 	f->path = ecc_strdup(json_string_value(json_object_get(obj, "path")));
 	f->mode = strcmp(mode, "0755") == 0 ? 0755 : 0644;
@@ -421,10 +384,8 @@ ecc_manifest_parse(struct ecc_manifest **out, const char *buf, size_t len,
 			{ NULL, ECC_J_STRING, 0, 0, 0 },
 		};
 
-		if ((error = ecc_json_check(root, fields)) < 0) {
-			error = manifest_error_at(error, NULL);
+		if ((error = ecc_json_check_at(root, fields, NULL)) < 0)
 			goto out;
-		}
 	}
 	view = json_string_value(json_object_get(root, "view"));
 	if (strcmp(view, "all") != 0 && !ecc_name_is_subcluster(view)) {

@@ -39,9 +39,8 @@
 #define PKI_BACKDATE_SECONDS (5 * 60)
 #define PKI_SERIAL_BYTES 16
 
-/* Never prompt on a terminal for an encrypted key: refuse it instead. */
-static int
-pki_no_password(char *buf, int size, int rwflag, void *u)
+int
+ecc_pki_no_password(char *buf, int size, int rwflag, void *u)
 {
 	(void)buf;
 	(void)size;
@@ -83,7 +82,7 @@ pki_cert_from_pem(X509 **out, const char *pem, size_t len, const char *what)
 	*out = NULL;
 	if (len == 0 || len > PKI_FILE_MAX ||
 	    (bio = BIO_new_mem_buf(pem, (int)len)) == NULL ||
-	    (*out = PEM_read_bio_X509(bio, NULL, pki_no_password,
+	    (*out = PEM_read_bio_X509(bio, NULL, ecc_pki_no_password,
 	    NULL)) == NULL) {
 		ERR_clear_error();
 		error = ecc_error_set(ECC_EINVALID, "%s: not a PEM certificate",
@@ -122,7 +121,7 @@ pki_load_key(EVP_PKEY **out, const char *path)
 	if ((error = pki_read_file(&buf, &len, path)) < 0)
 		goto out;
 	if (len == 0 || (bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
-	    (*out = PEM_read_bio_PrivateKey(bio, NULL, pki_no_password,
+	    (*out = PEM_read_bio_PrivateKey(bio, NULL, ecc_pki_no_password,
 	    NULL)) == NULL) {
 		ERR_clear_error();
 		error = ecc_error_set(ECC_EINVALID,
@@ -156,67 +155,60 @@ pki_bio_string(BIO *bio, size_t *len)
 	return s;
 }
 
+/* Finish PEM text written to the memory BIO `bio` (`ok` says whether
+ * writing it worked): a malloc'd string in *out, or `what` as the
+ * message.  Frees `bio`. */
+static int
+pki_pem_finish(char **out, BIO *bio, int ok, const char *what)
+{
+	int error = 0;
+
+	*out = NULL;
+	if (!bio || !ok)
+		error = ecc_error_set_ssl(ECC_ERROR, what);
+	else
+		*out = pki_bio_string(bio, NULL);
+	BIO_free_all(bio);
+	return error;
+}
+
 static int
 pki_key_pem(char **out, EVP_PKEY *key)
 {
-	BIO *bio = NULL;
-	int error = -1;
+	BIO *bio = BIO_new(BIO_s_mem());
 
-	*out = NULL;
-	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
-	    !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)) {
-		error = ecc_error_set_ssl(ECC_ERROR, "cannot encode private key");
-		goto out;
-	}
-	*out = pki_bio_string(bio, NULL);
-	error = 0;
-out:
-	BIO_free_all(bio);
-	return error;
+	return pki_pem_finish(out, bio, bio && PEM_write_bio_PrivateKey(bio,
+	    key, NULL, NULL, 0, NULL, NULL), "cannot encode private key");
 }
 
-static int
-pki_cert_pem(char **out, X509 *x)
+int
+ecc_pki_cert_pem(char **out, X509 *x)
 {
-	BIO *bio = NULL;
-	int error = -1;
+	BIO *bio = BIO_new(BIO_s_mem());
 
-	*out = NULL;
-	if ((bio = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(bio, x)) {
-		error = ecc_error_set_ssl(ECC_ERROR, "cannot encode certificate");
-		goto out;
-	}
-	*out = pki_bio_string(bio, NULL);
-	error = 0;
-out:
-	BIO_free_all(bio);
-	return error;
+	return pki_pem_finish(out, bio, bio && PEM_write_bio_X509(bio, x),
+	    "cannot encode certificate");
 }
 
-/* Private keys: mode 0600, atomically, so no reader ever sees half a key
- * and no other user ever sees any of it. */
+/* Write a new key and its certificate.  The key first: a certificate
+ * without its key is useless, a key without its certificate is simply
+ * regenerated.  The key is mode 0600, atomically, so no reader ever sees
+ * half a key and no other user ever sees any of it. */
 static int
-pki_write_key(const char *path, EVP_PKEY *key)
+pki_write_pair(const char *cert_path, const char *key_path, X509 *x,
+    EVP_PKEY *key)
 {
 	char *pem = NULL;
 	int error;
 
 	if ((error = pki_key_pem(&pem, key)) == 0)
-		error = ecc_file_write_atomic(path, pem, strlen(pem), 0600);
+		error = ecc_file_write_atomic(key_path, pem, strlen(pem), 0600);
 	if (pem)
 		OPENSSL_cleanse(pem, strlen(pem));
 	free(pem);
-	return error;
-}
-
-static int
-pki_write_cert(const char *path, X509 *x)
-{
-	char *pem = NULL;
-	int error;
-
-	if ((error = pki_cert_pem(&pem, x)) == 0)
-		error = ecc_file_write_atomic(path, pem, strlen(pem), 0644);
+	pem = NULL;
+	if (error == 0 && (error = ecc_pki_cert_pem(&pem, x)) == 0)
+		error = ecc_file_write_atomic(cert_path, pem, strlen(pem), 0644);
 	free(pem);
 	return error;
 }
@@ -266,6 +258,30 @@ pki_name_add(X509_NAME *name, const char *field, const char *value)
 	    (const unsigned char *)value, -1, -1, 0))
 		return ecc_error_set_ssl(ECC_EINVALID, "bad certificate name");
 	return 0;
+}
+
+/* A new name CN=cn, with OU=ou unless `ou` is NULL (values checked
+ * already by pki_check_name_value()). */
+static int
+pki_name_new(X509_NAME **out, const char *cn, const char *ou)
+{
+	X509_NAME *name = NULL;
+	int error = -1;
+
+	*out = NULL;
+	if ((name = X509_NAME_new()) == NULL) {
+		error = ecc_error_set_ssl(ECC_ERROR, "X509_NAME_new");
+		goto out;
+	}
+	if ((error = pki_name_add(name, "CN", cn)) < 0 ||
+	    (ou && (error = pki_name_add(name, "OU", ou)) < 0))
+		goto out;
+	*out = name;
+	name = NULL;
+	error = 0;
+out:
+	X509_NAME_free(name);
+	return error;
 }
 
 /* A new unsigned v3 certificate for `pubkey` with a random 128-bit
@@ -366,11 +382,7 @@ ecc_pki_create_ca(const char *cert_path, const char *key_path,
 	if ((error = pki_check_days(days)) < 0 ||
 	    (error = pki_check_name_value("CA common name", common_name)) < 0)
 		goto out;
-	if ((name = X509_NAME_new()) == NULL) {
-		error = ecc_error_set_ssl(ECC_ERROR, "X509_NAME_new");
-		goto out;
-	}
-	if ((error = pki_name_add(name, "CN", common_name)) < 0 ||
+	if ((error = pki_name_new(&name, common_name, NULL)) < 0 ||
 	    (error = pki_keygen(&key)) < 0 ||
 	    (error = pki_cert_new(&x, key, name, NULL, days)) < 0 ||
 	    (error = pki_add_ext(x, NULL, NID_basic_constraints,
@@ -381,10 +393,7 @@ ecc_pki_create_ca(const char *cert_path, const char *key_path,
 	    "hash")) < 0 ||
 	    (error = pki_sign(x, key)) < 0)
 		goto out;
-	/* The key first: a certificate without its key is useless, a key
-	 * without its certificate is simply regenerated. */
-	if ((error = pki_write_key(key_path, key)) < 0 ||
-	    (error = pki_write_cert(cert_path, x)) < 0)
+	if ((error = pki_write_pair(cert_path, key_path, x, key)) < 0)
 		goto out;
 	error = 0;
 out:
@@ -513,12 +522,8 @@ ecc_pki_issue_server(const char *ca_cert_path, const char *ca_key_path,
 	    (error = pki_check_name_value("server common name", cn)) < 0 ||
 	    (error = pki_load_ca(&ca, &cakey, ca_cert_path, ca_key_path)) < 0)
 		goto out;
-	if ((name = X509_NAME_new()) == NULL) {
-		error = ecc_error_set_ssl(ECC_ERROR, "X509_NAME_new");
-		goto out;
-	}
 	/* Clients match SANs only: without any, the common name is one. */
-	if ((error = pki_name_add(name, "CN", cn)) < 0 ||
+	if ((error = pki_name_new(&name, cn, NULL)) < 0 ||
 	    (error = pki_keygen(&key)) < 0 ||
 	    (error = pki_cert_new(&x, key, name, ca, days)) < 0 ||
 	    (error = pki_add_ext(x, ca, NID_basic_constraints,
@@ -534,8 +539,7 @@ ecc_pki_issue_server(const char *ca_cert_path, const char *ca_key_path,
 	    pki_add_sans(x, &cn, 1)) < 0 ||
 	    (error = pki_sign(x, cakey)) < 0)
 		goto out;
-	if ((error = pki_write_key(key_path, key)) < 0 ||
-	    (error = pki_write_cert(cert_path, x)) < 0)
+	if ((error = pki_write_pair(cert_path, key_path, x, key)) < 0)
 		goto out;
 	error = 0;
 out:
@@ -551,26 +555,13 @@ out:
 static int
 pki_node_name(X509_NAME **out, const char *node, const char *subcluster)
 {
-	X509_NAME *name = NULL;
-	int error = -1;
+	int error;
 
 	*out = NULL;
 	if ((error = pki_check_name_value("node name", node)) < 0 ||
 	    (error = pki_check_name_value("subcluster name", subcluster)) < 0)
-		goto out;
-	if ((name = X509_NAME_new()) == NULL) {
-		error = ecc_error_set_ssl(ECC_ERROR, "X509_NAME_new");
-		goto out;
-	}
-	if ((error = pki_name_add(name, "CN", node)) < 0 ||
-	    (error = pki_name_add(name, "OU", subcluster)) < 0)
-		goto out;
-	*out = name;
-	name = NULL;
-	error = 0;
-out:
-	X509_NAME_free(name);
-	return error;
+		return error;
+	return pki_name_new(out, node, subcluster);
 }
 
 int
@@ -651,7 +642,7 @@ ecc_pki_sign_node(char **cert_pem, const char *ca_cert_path,
 		goto out;
 	}
 	if ((bio = BIO_new_mem_buf(csr_pem, (int)csr_len)) == NULL ||
-	    (req = PEM_read_bio_X509_REQ(bio, NULL, pki_no_password,
+	    (req = PEM_read_bio_X509_REQ(bio, NULL, ecc_pki_no_password,
 	    NULL)) == NULL) {
 		ERR_clear_error();
 		error = ecc_error_set(ECC_EINVALID,
@@ -681,7 +672,7 @@ ecc_pki_sign_node(char **cert_pem, const char *ca_cert_path,
 	    (error = pki_add_ext(x, ca, NID_authority_key_identifier,
 	    "keyid:always")) < 0 ||
 	    (error = pki_sign(x, cakey)) < 0 ||
-	    (error = pki_cert_pem(cert_pem, x)) < 0)
+	    (error = ecc_pki_cert_pem(cert_pem, x)) < 0)
 		goto out;
 	error = 0;
 out:

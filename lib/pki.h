@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <openssl/types.h>
+
 /* "AB:CD:..." uppercase SHA-256 of the DER certificate, as
  * `openssl x509 -fingerprint -sha256` prints it: 95 chars + NUL. */
 #define ECC_FINGERPRINT_LEN 96
@@ -55,5 +57,12 @@ int ecc_pki_cert_not_after(time_t *out, const char *cert_path);
  * certificate is currently valid; errors name the file and the reason
  * ("expired on 2026-01-02", "permission denied", "does not match key"). */
 int ecc_pki_check_pair(const char *cert_path, const char *key_path);
+
+/* The PEM text of a certificate, malloc'd in *out. */
+int ecc_pki_cert_pem(char **out, X509 *x);
+
+/* OpenSSL pem_password_cb that never prompts on a terminal for an
+ * encrypted key: it refuses it instead (returns 0). */
+int ecc_pki_no_password(char *buf, int size, int rwflag, void *u);
 
 #endif

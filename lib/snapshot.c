@@ -347,19 +347,8 @@ struct snapshot_extract {
 static void
 snapshot_strv_push(char ***v, size_t *n, char *s)
 {
-	if (*n == 0 || (*n & (*n - 1)) == 0)
-		*v = ecc_realloc(*v, (*n ? 2 * *n : 1) * sizeof(**v));
+	*v = ecc_grow(*v, *n, sizeof(**v));
 	(*v)[(*n)++] = s;
-}
-
-static void
-snapshot_strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
 }
 
 /* Remember that the directory holding `path`'s first `len` bytes had an
@@ -677,8 +666,8 @@ out:
 		archive_read_free(a);
 	if (x.rootfd >= 0)
 		close(x.rootfd);
-	snapshot_strv_free(x.dirs, x.ndirs);
-	snapshot_strv_free(x.names, x.nnames);
+	ecc_strv_free(x.dirs, x.ndirs);
+	ecc_strv_free(x.names, x.nnames);
 	free(x.chunk);
 	free(seen);
 	free(raw);

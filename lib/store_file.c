@@ -306,90 +306,94 @@ file_user_list(ecc_store *st, struct ecc_user **out, size_t *n)
 	return 0;
 }
 
+/* Lock the users file, load it, apply `edit` to the set and save the
+ * result; nothing is saved when `edit` fails. */
 static int
-file_user_add(ecc_store *st, const struct ecc_user *u)
+file_modify(ecc_store *st, int (*edit)(struct user_set *, const void *),
+    const void *arg)
 {
 	struct file_store *fs = (struct file_store *)st;
 	struct user_set s = { NULL, 0 };
-	struct ecc_user *nu;
 	int lock = -1, error = -1;
 
 	if ((error = lock = file_lock(fs)) < 0 ||
-	    (error = file_load(fs, &s)) < 0)
+	    (error = file_load(fs, &s)) < 0 ||
+	    (error = edit(&s, arg)) < 0)
 		goto out;
-	if (user_set_find(&s, u->name) >= 0) {
-		error = ecc_error_set(ECC_EEXISTS, "user '%s' already exists",
+	error = file_save(fs, &s);
+out:
+	user_set_clear(&s);
+	if (lock >= 0)
+		close(lock);
+	return error;
+}
+
+static int
+user_set_add(struct user_set *s, const void *arg)
+{
+	const struct ecc_user *u = arg;
+	struct ecc_user *nu;
+
+	if (user_set_find(s, u->name) >= 0)
+		return ecc_error_set(ECC_EEXISTS, "user '%s' already exists",
 		    u->name);
-		goto out;
-	}
-	s.v = ecc_realloc(s.v, (s.n + 1) * sizeof(*s.v));
-	nu = &s.v[s.n++];
+	s->v = ecc_realloc(s->v, (s->n + 1) * sizeof(*s->v));
+	nu = &s->v[s->n++];
 	user_copy(nu, u);
 	if (nu->created <= 0)
 		nu->created = (int64_t)time(NULL);
 	if (nu->changed <= 0)
 		nu->changed = nu->created;
-	error = file_save(fs, &s);
-out:
-	user_set_clear(&s);
-	if (lock >= 0)
-		close(lock);
-	return error;
+	return 0;
+}
+
+static int
+user_set_update(struct user_set *s, const void *arg)
+{
+	const struct ecc_user *u = arg;
+	struct ecc_user *old;
+	ssize_t i;
+
+	if ((i = user_set_find(s, u->name)) < 0)
+		return ecc_error_set(ECC_ENOTFOUND, "no user '%s'", u->name);
+	old = &s->v[i];
+	free(old->hash);
+	old->hash = ecc_strdup(u->hash);
+	old->role = u->role;
+	old->changed = (int64_t)time(NULL);
+	return 0;
+}
+
+static int
+user_set_remove(struct user_set *s, const void *arg)
+{
+	const char *name = arg;
+	ssize_t i;
+
+	if ((i = user_set_find(s, name)) < 0)
+		return ecc_error_set(ECC_ENOTFOUND, "no user '%s'", name);
+	ecc_user_clear(&s->v[i]);
+	memmove(&s->v[i], &s->v[i + 1], (s->n - (size_t)i - 1) * sizeof(*s->v));
+	s->n--;
+	return 0;
+}
+
+static int
+file_user_add(ecc_store *st, const struct ecc_user *u)
+{
+	return file_modify(st, user_set_add, u);
 }
 
 static int
 file_user_update(ecc_store *st, const struct ecc_user *u)
 {
-	struct file_store *fs = (struct file_store *)st;
-	struct user_set s = { NULL, 0 };
-	struct ecc_user *old;
-	ssize_t i;
-	int lock = -1, error = -1;
-
-	if ((error = lock = file_lock(fs)) < 0 ||
-	    (error = file_load(fs, &s)) < 0)
-		goto out;
-	if ((i = user_set_find(&s, u->name)) < 0) {
-		error = ecc_error_set(ECC_ENOTFOUND, "no user '%s'", u->name);
-		goto out;
-	}
-	old = &s.v[i];
-	free(old->hash);
-	old->hash = ecc_strdup(u->hash);
-	old->role = u->role;
-	old->changed = (int64_t)time(NULL);
-	error = file_save(fs, &s);
-out:
-	user_set_clear(&s);
-	if (lock >= 0)
-		close(lock);
-	return error;
+	return file_modify(st, user_set_update, u);
 }
 
 static int
 file_user_remove(ecc_store *st, const char *name)
 {
-	struct file_store *fs = (struct file_store *)st;
-	struct user_set s = { NULL, 0 };
-	ssize_t i;
-	int lock = -1, error = -1;
-
-	if ((error = lock = file_lock(fs)) < 0 ||
-	    (error = file_load(fs, &s)) < 0)
-		goto out;
-	if ((i = user_set_find(&s, name)) < 0) {
-		error = ecc_error_set(ECC_ENOTFOUND, "no user '%s'", name);
-		goto out;
-	}
-	ecc_user_clear(&s.v[i]);
-	memmove(&s.v[i], &s.v[i + 1], (s.n - (size_t)i - 1) * sizeof(*s.v));
-	s.n--;
-	error = file_save(fs, &s);
-out:
-	user_set_clear(&s);
-	if (lock >= 0)
-		close(lock);
-	return error;
+	return file_modify(st, user_set_remove, name);
 }
 
 static void

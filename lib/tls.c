@@ -57,16 +57,6 @@ tls_pin_index_init(void)
 	pin_miss_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
-static int
-tls_no_password(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return 0;
-}
-
 /* The settings every context shares. */
 static int
 tls_ctx_new(SSL_CTX **out)
@@ -84,7 +74,7 @@ tls_ctx_new(SSL_CTX **out)
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_default_passwd_cb(ctx, tls_no_password);
+	SSL_CTX_set_default_passwd_cb(ctx, ecc_pki_no_password);
 	*out = ctx;
 	return 0;
 }
@@ -134,7 +124,7 @@ tls_add_ca_to_chain(SSL_CTX *ctx, const char *ca_path)
 		goto out;
 	}
 	if ((bio = BIO_new_file(ca_path, "r")) == NULL ||
-	    (infos = PEM_X509_INFO_read_bio(bio, NULL, tls_no_password,
+	    (infos = PEM_X509_INFO_read_bio(bio, NULL, ecc_pki_no_password,
 	    NULL)) == NULL) {
 		error = ecc_error_set_ssl(ECC_EINVALID, ca_path);
 		goto out;
@@ -381,31 +371,11 @@ int
 ecc_tls_peer_chain_root_pem(char **out, SSL *ssl)
 {
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
-	X509 *root;
-	BIO *bio = NULL;
-	char *data = NULL;
-	long n;
-	int error = -1;
 
 	*out = NULL;
-	if (!chain || sk_X509_num(chain) == 0) {
-		error = ecc_error_set(ECC_ENOTFOUND,
+	if (!chain || sk_X509_num(chain) == 0)
+		return ecc_error_set(ECC_ENOTFOUND,
 		    "the server presented no certificate");
-		goto out;
-	}
-	root = sk_X509_value(chain, sk_X509_num(chain) - 1);
-	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
-	    !PEM_write_bio_X509(bio, root)) {
-		error = ecc_error_set_ssl(ECC_ERROR, "cannot encode certificate");
-		goto out;
-	}
-	if ((n = BIO_get_mem_data(bio, &data)) <= 0) {
-		error = ecc_error_set(ECC_ERROR, "cannot encode certificate");
-		goto out;
-	}
-	*out = ecc_strndup(data, (size_t)n);
-	error = 0;
-out:
-	BIO_free(bio);
-	return error;
+	return ecc_pki_cert_pem(out, sk_X509_value(chain,
+	    sk_X509_num(chain) - 1));
 }

@@ -353,41 +353,24 @@ static void
 format_list(char **buf, size_t *len, const char *key, char *const *names,
     size_t n)
 {
-	size_t i, linelen = 0, add;
+	size_t i, linelen = 0;
 	char *piece;
 
 	for (i = 0; i < n; i++) {
 		if (linelen > 0 && linelen + 1 + strlen(names[i]) > FORMAT_WIDTH) {
-			*buf = ecc_realloc(*buf, *len + 2);
-			(*buf)[(*len)++] = '\n';
+			ecc_str_append(buf, len, "\n");
 			linelen = 0;
 		}
 		if (linelen == 0)
 			piece = ecc_printf("%s = %s", key, names[i]);
 		else
 			piece = ecc_printf(" %s", names[i]);
-		add = strlen(piece);
-		*buf = ecc_realloc(*buf, *len + add + 1);
-		memcpy(*buf + *len, piece, add);
-		*len += add;
-		linelen += add;
+		linelen += strlen(piece);
+		ecc_str_append(buf, len, piece);
 		free(piece);
 	}
-	if (linelen > 0) {
-		*buf = ecc_realloc(*buf, *len + 2);
-		(*buf)[(*len)++] = '\n';
-	}
-	(*buf)[*len] = '\0';
-}
-
-static void
-format_text(char **buf, size_t *len, const char *text)
-{
-	size_t n = strlen(text);
-
-	*buf = ecc_realloc(*buf, *len + n + 1);
-	memcpy(*buf + *len, text, n + 1);
-	*len += n;
+	if (linelen > 0)
+		ecc_str_append(buf, len, "\n");
 }
 
 char *
@@ -401,14 +384,14 @@ ecc_topology_format(const struct ecc_topology *t)
 		return buf;
 	if (t->cluster_name) {
 		line = ecc_printf("cluster_name = %s\n", t->cluster_name);
-		format_text(&buf, &len, line);
+		ecc_str_append(&buf, &len, line);
 		free(line);
 	}
 	for (i = 0; i < t->nsubclusters; i++) {
 		sc = &t->subclusters[i];
 		line = ecc_printf("%s[subcluster %s]\n", len > 0 ? "\n" : "",
 		    sc->name);
-		format_text(&buf, &len, line);
+		ecc_str_append(&buf, &len, line);
 		free(line);
 		format_list(&buf, &len, "managers", sc->managers, sc->nmanagers);
 		format_list(&buf, &len, "nodes", sc->nodes, sc->nnodes);

@@ -139,9 +139,8 @@ ecc_fsync_path(const char *path)
 	return rc;
 }
 
-/* The directory part of `path` ("." when there is none), malloc'd. */
-static char *
-path_dirname(const char *path)
+char *
+ecc_path_dirname(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 
@@ -160,7 +159,7 @@ ecc_file_write_atomic(const char *path, const void *data, size_t len,
 	int fd = -1, error = ECC_ERROR;
 
 	tmp = ecc_printf("%s.tmp.%ld", path, (long)getpid());
-	dir = path_dirname(path);
+	dir = ecc_path_dirname(path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0) {
 		error = ecc_error_set_errno(ECC_ERROR, "cannot create %s", tmp);
 		goto out;
@@ -330,6 +329,14 @@ ecc_realloc(void *p, size_t n)
 	return q;
 }
 
+void *
+ecc_grow(void *v, size_t n, size_t size)
+{
+	if (n == 0 || (n & (n - 1)) == 0)
+		v = ecc_realloc(v, (n ? 2 * n : 1) * size);
+	return v;
+}
+
 char *
 ecc_strdup(const char *s)
 {
@@ -338,6 +345,26 @@ ecc_strdup(const char *s)
 	if (!p)
 		oom();
 	return p;
+}
+
+void
+ecc_strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+ecc_str_append(char **buf, size_t *len, const char *text)
+{
+	size_t n = strlen(text);
+
+	*buf = ecc_realloc(*buf, *len + n + 1);
+	memcpy(*buf + *len, text, n + 1);
+	*len += n;
 }
 
 char *

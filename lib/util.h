@@ -34,6 +34,10 @@ int ecc_fsync_dir(const char *path);
 /* fsync a file by path. */
 int ecc_fsync_path(const char *path);
 
+/* The directory part of `path` ("." when there is none, "/" for a
+ * file in the root), malloc'd. */
+char *ecc_path_dirname(const char *path);
+
 /* mkdir -p; existing directories are fine. */
 int ecc_mkdir_p(const char *path, mode_t mode);
 
@@ -58,7 +62,20 @@ char *ecc_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *ecc_malloc(size_t n);
 void *ecc_calloc(size_t n, size_t size);
 void *ecc_realloc(void *p, size_t n);
+
+/* Make room for element `n` (0-based) of an array of `size`-byte elements
+ * whose capacity is implied by its count (the next power of two), so
+ * appends are amortized O(1) without a capacity field.  Call it before
+ * each append with the current count; returns the (moved) array. */
+void *ecc_grow(void *v, size_t n, size_t size);
 char *ecc_strdup(const char *s);
+
+/* Free `n` malloc'd strings of the array `v`, then `v` (NULL is fine). */
+void ecc_strv_free(char **v, size_t n);
+
+/* Append `text` to the malloc'd NUL-terminated string *buf of *len bytes
+ * (*buf may be NULL when *len is 0), growing it; *len follows. */
+void ecc_str_append(char **buf, size_t *len, const char *text);
 char *ecc_strndup(const char *s, size_t n);
 
 /* Parse a decimal integer in [min, max]; the whole string must be

@@ -293,9 +293,7 @@ view_delta(char ***changed, size_t *nchanged, struct ecc_manifest *m,
 	error = 0;
 out:
 	ecc_pathchange_array_free(pc, npc);
-	while (n > 0)
-		free(v[--n]);
-	free(v);
+	ecc_strv_free(v, n);
 	return error;
 }
 

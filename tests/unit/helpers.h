@@ -14,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "error.h"
 #include "util.h"
 
 /* A fresh directory under $TMPDIR (or /tmp); malloc'd path. */
@@ -53,6 +54,24 @@ test_teardown_tmpdir(void **state)
 	test_tmpdir_free(*state);
 	*state = NULL;
 	return 0;
+}
+
+/* Assert that a call on `input` returned `code` with every non-NULL
+ * needle in ecc_error_last(); prints the input and message first when
+ * not. */
+static inline void
+test_expect_error(int rc, int code, const char *input, const char *needle1,
+    const char *needle2)
+{
+	if (rc != code || (needle1 && !strstr(ecc_error_last(), needle1)) ||
+	    (needle2 && !strstr(ecc_error_last(), needle2)))
+		print_error("input: %s\nrc %d, message: %s\n", input, rc,
+		    ecc_error_last());
+	assert_int_equal(rc, code);
+	if (needle1)
+		assert_non_null(strstr(ecc_error_last(), needle1));
+	if (needle2)
+		assert_non_null(strstr(ecc_error_last(), needle2));
 }
 
 #endif

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "helpers.h"
+
 #include "error.h"
 #include "manifest.h"
 #include "util.h"
@@ -38,16 +40,8 @@ expect_refused_l(const char *json, const struct ecc_limits *l, int code,
 	struct ecc_manifest *m = (struct ecc_manifest *)1;
 	int rc = ecc_manifest_parse(&m, json, strlen(json), l);
 
-	if (rc != code || (needle1 && !strstr(ecc_error_last(), needle1)) ||
-	    (needle2 && !strstr(ecc_error_last(), needle2)))
-		print_error("input: %s\nrc %d, message: %s\n", json, rc,
-		    ecc_error_last());
-	assert_int_equal(rc, code);
+	test_expect_error(rc, code, json, needle1, needle2);
 	assert_null(m);
-	if (needle1)
-		assert_non_null(strstr(ecc_error_last(), needle1));
-	if (needle2)
-		assert_non_null(strstr(ecc_error_last(), needle2));
 }
 
 static void
