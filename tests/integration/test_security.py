@@ -456,9 +456,15 @@ def test_security__oversized_headers_431(manager):
                             headers={"X-Big": "h" * size})
         assert r.status == 431, r.describe(f"{size} bytes of headers")
         r.error("too_large")
-    r = manager.request("GET", "/v1/health",
-                        headers={"X-Big": "h" * (100 * 1024)})
-    assert r.status in (400, 431), r.describe("100 KiB of headers")
+    # Far beyond, the HTTP layer answers and closes at once; the close can
+    # overtake the client still writing its headers (EOF/reset on send),
+    # which is the same refusal seen from the client's side.
+    try:
+        r = manager.request("GET", "/v1/health",
+                            headers={"X-Big": "h" * (100 * 1024)})
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+        r = None
+    assert r is None or r.status in (400, 431), r.describe("100 KiB of headers")
     still_serving(manager)
 
 
