@@ -353,13 +353,14 @@ ecd_api_watch(struct ecd_ctx *ctx)
 
 	if ((vrev = view_lookup(ctx)) < 0 ||
 	    ecd_query_int(ctx, "since", 0, INT64_MAX, 0, &since) < 0 ||
-	    ecd_query_int(ctx, "wait", 1, INT64_MAX, maxwait < 60 ? maxwait :
+	    ecd_query_int(ctx, "wait", 0, INT64_MAX, maxwait < 60 ? maxwait :
 	    60, &wait) < 0)
 		return;
 	if (wait > maxwait)
 		wait = maxwait;
-	if (vrev > since) {
-		watch_reply(ctx, ctx->params[0], 1);
+	/* wait=0 asks for the view's revision without waiting. */
+	if (vrev > since || wait == 0) {
+		watch_reply(ctx, ctx->params[0], vrev > since);
 		return;
 	}
 	w = ecc_calloc(1, sizeof(*w));

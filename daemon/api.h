@@ -85,6 +85,17 @@ void ecd_api_user_delete(struct ecd_ctx *ctx);
  * the loop's copy (start-up, SIGHUP). */
 void ecd_users_reload(struct ecd_server *srv);
 
+/* api-nodes.c */
+extern const struct ecc_jfield ecd_enroll_fields[];
+extern const struct ecc_jfield ecd_node_status_fields[];
+void ecd_api_nodes(struct ecd_ctx *ctx);
+void ecd_api_node_enroll(struct ecd_ctx *ctx);
+void ecd_api_node_status(struct ecd_ctx *ctx);
+void ecd_api_node_delete(struct ecd_ctx *ctx);
+/* Reload the enrolled nodes from the store on the writer and swap them
+ * into the loop's copy (SIGHUP). */
+void ecd_nodes_reload(struct ecd_server *srv);
+
 /* --- reader jobs (jobs.c) --- */
 
 /* A job for a reader thread on behalf of `ctx`.  `run` fills `result`

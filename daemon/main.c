@@ -485,6 +485,7 @@ reload(struct daemon *d)
 	}
 	ecd_server_apply_limits(&d->srv);
 	ecd_users_reload(&d->srv);
+	ecd_nodes_reload(&d->srv);
 	ecc_log_notice("main", "configuration reloaded");
 	sd_notify("READY=1");
 }
@@ -715,6 +716,8 @@ run(struct daemon *d)
 	srv->state = st;
 	st = NULL;
 	if ((error = ecc_store_user_list(store, &srv->users, &srv->nusers)) < 0)
+		goto out;
+	if ((error = ecc_store_node_list(store, &srv->nodes, &srv->nnodes)) < 0)
 		goto out;
 	/* Unknown user names are checked against this, so a failed login
 	 * costs the same whether the account exists or not. */

@@ -342,6 +342,8 @@ ctx_free(struct ecd_ctx *ctx)
 		evbuffer_free(ctx->raw);
 	free(ctx->user);
 	free(ctx->token);
+	free(ctx->node);
+	free(ctx->node_subcluster);
 	free(ctx);
 }
 
@@ -830,6 +832,51 @@ ecd_server_user(const struct ecd_server *srv, const char *name)
 	return NULL;
 }
 
+void
+ecd_node_status_free(void *p)
+{
+	struct ecd_node_status *ns = p;
+
+	if (!ns)
+		return;
+	free(ns->result);
+	free(ns->message);
+	json_decref(ns->drift);
+	free(ns);
+}
+
+/* Forget the status of a node no longer enrolled. */
+static int
+status_sweep_cb(const char *key, void *value, void *payload)
+{
+	if (ecd_server_node(payload, key))
+		return 0;
+	ecd_node_status_free(value);
+	return 1;
+}
+
+void
+ecd_server_set_nodes(struct ecd_server *srv, struct ecc_node *nodes,
+    size_t n)
+{
+	ecc_node_array_free(srv->nodes, srv->nnodes);
+	srv->nodes = nodes;
+	srv->nnodes = n;
+	if (srv->node_status)
+		ecd_map_foreach(srv->node_status, status_sweep_cb, srv);
+}
+
+const struct ecc_node *
+ecd_server_node(const struct ecd_server *srv, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < srv->nnodes; i++)
+		if (strcmp(srv->nodes[i].name, name) == 0)
+			return &srv->nodes[i];
+	return NULL;
+}
+
 /* --- dispatch --- */
 
 /* Decode one percent-encoded path component; NULL if it holds a NUL
@@ -966,13 +1013,76 @@ content_type_is_json(const char *ct)
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* The verified client certificate of the request's connection, or
+ * NULL. */
+static X509 *
+request_peer_cert(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+	SSL *ssl;
+	X509 *x;
+
+	if (!evcon || !(bev = evhttp_connection_get_bufferevent(evcon)) ||
+	    !(ssl = bufferevent_openssl_get_ssl(bev)))
+		return NULL;
+	if (!(x = SSL_get0_peer_certificate(ssl)) ||
+	    SSL_get_verify_result(ssl) != X509_V_OK)
+		return NULL;
+	return x;
+}
+
+/* A request without a token but with a client certificate: the node
+ * must be enrolled in the loop's table with that certificate's serial
+ * and subcluster. */
+static int
+server_authenticate_node(struct ecd_ctx *ctx, X509 *x)
+{
+	const struct ecc_node *n;
+	char *node = NULL, *sc = NULL, *serial = NULL;
+	int error = -1;
+
+	if (ecc_pki_cert_node(&node, &sc, x) < 0 ||
+	    ecc_pki_cert_serial(&serial, x) < 0) {
+		ecd_reply_error(ctx, 401, "unauthorized", "client "
+		    "certificate: %s", ecc_error_last());
+		goto out;
+	}
+	if (!(n = ecd_server_node(ctx->srv, node))) {
+		ecd_reply_error(ctx, 401, "unauthorized", "node %s is not "
+		    "enrolled", node);
+		goto out;
+	}
+	if (strcmp(n->serial, serial) != 0 || strcmp(n->subcluster, sc) != 0) {
+		ecd_log_remote(LOG_NOTICE, "auth", "node %s from %s: "
+		    "certificate %s revoked", node, ctx->addr, serial);
+		ecd_reply_error(ctx, 401, "unauthorized", "node %s: "
+		    "certificate revoked", node);
+		goto out;
+	}
+	ctx->user = ecc_strdup(node);
+	ctx->role = ECC_ROLE_NONE;
+	ctx->node = node;
+	ctx->node_subcluster = sc;
+	node = sc = NULL;
+	error = 0;
+out:
+	free(node);
+	free(sc);
+	free(serial);
+	return error;
+}
+
 static int
 server_authenticate(struct ecd_ctx *ctx)
 {
 	struct ecd_server *srv = ctx->srv;
 	const char *h = ecd_get_header(ctx, "Authorization");
 	struct ecd_token *t;
+	X509 *x;
 
+	if (!h && (x = request_peer_cert(ctx->req)) != NULL)
+		return server_authenticate_node(ctx, x);
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
 		ecd_reply_error(ctx, 401, "unauthorized", "authentication "
 		    "required: send 'Authorization: Bearer TOKEN' (POST "
@@ -1003,11 +1113,27 @@ server_authenticate(struct ecd_ctx *ctx)
 static int
 server_authorize(struct ecd_ctx *ctx)
 {
+	if (ctx->node) {
+		if (ctx->route->access == ECD_ANYONE ||
+		    (ctx->route->access == ECD_READ_OR_NODE &&
+		    ctx->nparams > 0 &&
+		    strcmp(ctx->params[0], ctx->node_subcluster) == 0) ||
+		    (ctx->route->access == ECD_NODE_SELF && ctx->nparams > 0 &&
+		    strcmp(ctx->params[0], ctx->node) == 0))
+			return 0;
+		ecd_reply_error(ctx, 403, "forbidden", "node %s may only read "
+		    "view %s and report its own status (not %s %s)",
+		    ctx->node, ctx->node_subcluster,
+		    method_name(ctx->route->method),
+		    evhttp_request_get_uri(ctx->req));
+		return -1;
+	}
 	switch (ctx->route->access) {
 	case ECD_ANYONE:
 	case ECD_TOKEN:
 		return 0;
 	case ECD_READ:
+	case ECD_READ_OR_NODE:
 		if (ctx->role == ECC_ROLE_ADMIN || ctx->role == ECC_ROLE_SERVICE)
 			return 0;
 		break;
@@ -1020,6 +1146,11 @@ server_authorize(struct ecd_ctx *ctx)
 		    strcmp(ctx->params[0], ctx->user) == 0))
 			return 0;
 		break;
+	case ECD_NODE_SELF:
+		ecd_reply_error(ctx, 403, "forbidden", "%s %s is for nodes "
+		    "(client certificate) only",
+		    method_name(ctx->route->method), ctx->route->pattern);
+		return -1;
 	}
 	ecd_reply_error(ctx, 403, "forbidden", "%s %s needs the admin role "
 	    "(%s has the %s role)", method_name(ctx->route->method),
@@ -1213,6 +1344,7 @@ ecd_server_listen(struct ecd_server *srv, int fd, SSL_CTX *ctx)
 	srv->tokens = ecd_map_new();
 	srv->login_fails = ecd_map_new();
 	srv->watchers = ecd_map_new();
+	srv->node_status = ecd_map_new();
 	if (!(srv->http = evhttp_new(srv->base))) {
 		error = ecc_error_set(ECC_ERROR, "cannot create the HTTP "
 		    "server");
@@ -1294,7 +1426,9 @@ ecd_server_free(struct ecd_server *srv)
 	ecd_map_free(srv->tokens, token_free);
 	ecd_map_free(srv->login_fails, fail_free);
 	ecd_map_free(srv->watchers, NULL);
+	ecd_map_free(srv->node_status, ecd_node_status_free);
 	srv->tokens = srv->login_fails = srv->watchers = NULL;
+	srv->node_status = NULL;
 	SSL_CTX_free(srv->ssl_ctx);
 	srv->ssl_ctx = NULL;
 	ecd_state_free(srv->state);
@@ -1302,6 +1436,9 @@ ecd_server_free(struct ecd_server *srv)
 	ecc_user_array_free(srv->users, srv->nusers);
 	srv->users = NULL;
 	srv->nusers = 0;
+	ecc_node_array_free(srv->nodes, srv->nnodes);
+	srv->nodes = NULL;
+	srv->nnodes = 0;
 	free(srv->dummy_hash);
 	srv->dummy_hash = NULL;
 }

@@ -47,6 +47,9 @@ enum ecd_access {
 	ECD_READ,             /* service or admin */
 	ECD_ADMIN,            /* admin only */
 	ECD_SELF_OR_ADMIN,    /* admin, or the user named by params[0] */
+	ECD_READ_OR_NODE,     /* service or admin, or a node whose
+	                         subcluster is params[0] (its own view) */
+	ECD_NODE_SELF,        /* the node named by params[0] */
 };
 
 enum ecd_body {
@@ -82,8 +85,10 @@ struct ecd_ctx {
 	struct evkeyvalq query;
 	json_t *body;                  /* ECD_BODY_JSON */
 	struct evbuffer *raw;          /* ECD_BODY_RAW, owned */
-	char *user;                    /* authenticated account */
-	enum ecc_role role;
+	char *user;                    /* authenticated account (or node) */
+	enum ecc_role role;            /* ECC_ROLE_NONE for a node */
+	char *node;                    /* node authenticated by certificate */
+	char *node_subcluster;
 	char *token;
 	char addr[INET6_ADDRSTRLEN + 8];
 	uint64_t start_us;
@@ -114,6 +119,15 @@ struct ecd_metrics {
 	uint64_t tls_failures;
 };
 
+/* What a node last reported (POST /v1/nodes/{name}/status). */
+struct ecd_node_status {
+	int64_t revision;
+	char *result;
+	char *message;
+	json_t *drift;                 /* array of paths */
+	int64_t last_contact;          /* epoch seconds */
+};
+
 /* A logged-in session. */
 struct ecd_token {
 	char *user;
@@ -134,6 +148,9 @@ struct ecd_server {
 	struct ecd_state *state;
 	struct ecc_user *users;        /* copy of the store (hashes too) */
 	size_t nusers;
+	struct ecc_node *nodes;        /* copy of the enrolled nodes */
+	size_t nnodes;
+	struct ecd_map *node_status;   /* node -> struct ecd_node_status */
 	char *dummy_hash;              /* verified for unknown users */
 	struct ecd_map *tokens;        /* token -> struct ecd_token */
 	struct ecd_map *login_fails;   /* "u:NAME" / "a:ADDR" -> counter */
@@ -176,6 +193,14 @@ void ecd_server_set_users(struct ecd_server *srv, struct ecc_user *users,
 const struct ecc_user *ecd_server_user(const struct ecd_server *srv,
     const char *name);
 
+/* Replace the loop's copy of the enrolled nodes (owned); the status of
+ * nodes no longer enrolled is forgotten. */
+void ecd_server_set_nodes(struct ecd_server *srv, struct ecc_node *nodes,
+    size_t n);
+/* The loop's copy of one enrolled node, or NULL. */
+const struct ecc_node *ecd_server_node(const struct ecd_server *srv,
+    const char *name);
+void ecd_node_status_free(void *p);
 /* Revoke one token. */
 void ecd_server_revoke_token(struct ecd_server *srv, const char *token);
 

@@ -38,6 +38,15 @@ struct eccfg_client {
 	char *token;
 	SSL_CTX *ssl;
 	ecc_http_client *http;
+	uint64_t retry_after_ms;  /* of the last response, 0 if none */
+	/* node mode (eccfg_client_new_node): the client certificate
+	 * authenticates, no login; fail-over between the managers */
+	int node;
+	char *cert_file;
+	char *key_file;
+	char **servers;           /* "host:port" / "[v6]:port" */
+	size_t nservers;
+	size_t cur;               /* index of `server` in servers */
 };
 
 /* Settings read from a config or credentials file. */
@@ -275,6 +284,8 @@ client_connect(struct eccfg_client *c)
 	memset(&o, 0, sizeof(o));
 	o.ca_path = c->ca_file;
 	o.ca_fingerprint = c->ca_fingerprint;
+	o.cert_path = c->cert_file;
+	o.key_path = c->key_file;
 	if ((error = ecc_tls_client_ctx(&c->ssl, &o)) < 0)
 		goto fail;
 	if ((error = ecc_http_client_new(&c->http, c->host, c->port, c->ssl,
@@ -315,10 +326,67 @@ client_send(struct ecc_http_response *resp, struct eccfg_client *c,
 	    len);
 	ecc_log_debug("client", "%s %s -> %d", method, uri,
 	    error < 0 ? error : resp->status);
+	c->retry_after_ms = 0;
+	if (error == 0 && resp->retry_after &&
+	    ecc_backoff_parse_retry_after(&c->retry_after_ms,
+	    resp->retry_after) < 0)
+		c->retry_after_ms = 0;
 	/* httpc's messages name the server already. */
 	if (error < 0)
 		client_disconnect(c);
 	client_free_secret(auth);
+	return error;
+}
+
+/* Make servers[i] the current manager. */
+static int
+client_use_server(struct eccfg_client *c, size_t i)
+{
+	char *host = NULL;
+	int port, error;
+
+	if ((error = ecc_http_parse_hostport(&host, &port, c->servers[i],
+	    ECC_DEFAULT_PORT)) < 0)
+		return error;
+	client_disconnect(c);
+	free(c->host);
+	free(c->server);
+	c->host = host;
+	c->port = port;
+	c->server = ecc_strdup(c->servers[i]);
+	c->cur = i;
+	return 0;
+}
+
+/* client_send, and in node mode on an unreachable manager the next ones
+ * of cluster.boot's repo list, each once, starting after the current
+ * one; the manager that answered stays current. */
+static int
+client_send_any(struct ecc_http_response *resp, struct eccfg_client *c,
+    const char *method, const char *uri, const char *body, size_t len,
+    int with_token)
+{
+	size_t tried;
+	char *first = NULL;
+	int error;
+
+	error = client_send(resp, c, method, uri, body, len, with_token);
+	for (tried = 1; error == ECC_EUNAVAIL && c->node &&
+	    tried < c->nservers; tried++) {
+		if (!first)
+			first = ecc_strdup(ecc_error_last());
+		ecc_log_notice("client", "%s; trying %s", ecc_error_last(),
+		    c->servers[(c->cur + 1) % c->nservers]);
+		if ((error = client_use_server(c, (c->cur + 1) %
+		    c->nservers)) < 0)
+			break;
+		error = client_send(resp, c, method, uri, body, len,
+		    with_token);
+	}
+	if (error == ECC_EUNAVAIL && first)
+		ecc_error_set(ECC_EUNAVAIL, "no manager reachable (%s; last: "
+		    "%s)", first, ecc_error_last());
+	free(first);
 	return error;
 }
 
@@ -487,6 +555,8 @@ client_authed(struct ecc_http_response *resp, struct eccfg_client *c,
 	int error, fresh = 0;
 
 	memset(resp, 0, sizeof(*resp));
+	if (c->node)
+		return client_send_any(resp, c, method, uri, body, len, 0);
 	if (!c->token) {
 		if ((error = client_login(c)) < 0)
 			return error;
@@ -574,6 +644,48 @@ eccfg_client_head(int64_t *out, struct eccfg_client *c)
 	return error;
 }
 
+int
+eccfg_client_new_node(struct eccfg_client **out, struct eccfg_ctx *ctx,
+    const struct ecc_boot *boot)
+{
+	struct eccfg_client *c;
+	const struct ecc_boot_repo *r;
+	size_t i;
+	int error;
+
+	*out = NULL;
+	if (boot->nrepos == 0)
+		return ecc_error_set(ECC_EINVALID, "cluster.boot lists no "
+		    "manager (repo)");
+	c = ecc_calloc(1, sizeof(*c));
+	c->ctx = ctx;
+	c->node = 1;
+	c->ca_file = ecc_strdup(boot->ca_file);
+	c->cert_file = ecc_strdup(boot->cert_file);
+	c->key_file = ecc_strdup(boot->key_file);
+	c->username = ecc_strdup(boot->node_name);
+	c->servers = ecc_calloc(boot->nrepos, sizeof(*c->servers));
+	for (i = 0; i < boot->nrepos; i++) {
+		r = &boot->repos[i];
+		c->servers[i] = strchr(r->host, ':') ?
+		    ecc_printf("[%s]:%d", r->host, r->port) :
+		    ecc_printf("%s:%d", r->host, r->port);
+	}
+	c->nservers = boot->nrepos;
+	if ((error = client_use_server(c, 0)) < 0) {
+		eccfg_client_free(c);
+		return error;
+	}
+	*out = c;
+	return 0;
+}
+
+uint64_t
+eccfg_client_retry_after(const struct eccfg_client *c)
+{
+	return c->retry_after_ms;
+}
+
 const char *
 eccfg_client_server(const struct eccfg_client *c)
 {
@@ -603,6 +715,7 @@ eccfg_client_free(struct eccfg_client *c)
 {
 	struct ecc_http_response resp;
 	char *saved;
+	size_t i;
 	int saved_code;
 
 	if (!c)
@@ -631,5 +744,10 @@ eccfg_client_free(struct eccfg_client *c)
 	free(c->ca_file);
 	free(c->ca_fingerprint);
 	free(c->username);
+	free(c->cert_file);
+	free(c->key_file);
+	for (i = 0; i < c->nservers; i++)
+		free(c->servers[i]);
+	free(c->servers);
 	free(c);
 }

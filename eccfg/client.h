@@ -60,7 +60,18 @@ int eccfg_client_get(struct ecc_http_response *out, struct eccfg_client *c,
 /* The head revision (GET /v1/health). */
 int eccfg_client_head(int64_t *out, struct eccfg_client *c);
 
-/* The login name this session used. */
+/* A node's session (eccfg bootstrap/pull/follow): the managers of
+ * `boot`'s repo list, tried in order when one cannot be reached (the one
+ * that answered stays current), the cluster CA of ca_file, and the node
+ * certificate cert_file/key_file as the only credential.  `boot` is
+ * borrowed for the call only. */
+int eccfg_client_new_node(struct eccfg_client **out, struct eccfg_ctx *ctx,
+    const struct ecc_boot *boot);
+
+/* The Retry-After of the last response, in ms (0 when it had none). */
+uint64_t eccfg_client_retry_after(const struct eccfg_client *c);
+
+/* The login name this session used (the node name in node mode). */
 const char *eccfg_client_username(const struct eccfg_client *c);
 
 #endif

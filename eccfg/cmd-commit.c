@@ -206,7 +206,7 @@ commit_sync(struct eccfg_ctx *ctx, struct wc *wc, struct eccfg_client *c,
 {
 	struct wc_committed *files = ecc_calloc(n + 1, sizeof(*files));
 	size_t i;
-	int error, changed = 0, inside;
+	int error, changed = 0;
 
 	for (i = 0; i < n; i++) {
 		files[i].path = items[i].e->path;
@@ -221,13 +221,8 @@ commit_sync(struct eccfg_ctx *ctx, struct wc *wc, struct eccfg_client *c,
 	} else {
 		/* Others committed meanwhile: take their changes too, unless
 		 * they overlap local edits that were not committed. */
-		inside = wc_cwd_is_inside(wc);
 		error = wc_update(&changed, wc, c, rev, WC_MERGE_REFUSE, NULL,
 		    NULL);
-		if (error == 0 && changed && inside && !ctx->g.quiet)
-			fputs("The checkout's directory was replaced by the "
-			    "new tree: run 'cd .' to see it from this shell.\n",
-			    stderr);
 		if (error == ECC_ECONFLICT) {
 			error = wc_record_commit(wc, files, n, -1, NULL);
 			if (error == 0)

@@ -158,6 +158,7 @@ extern const struct eccfg_cmd eccfg_cmd_init, eccfg_cmd_checkout,
     eccfg_cmd_commit, eccfg_cmd_pull, eccfg_cmd_resolve, eccfg_cmd_log,
     eccfg_cmd_show, eccfg_cmd_cat, eccfg_cmd_rollback, eccfg_cmd_put,
     eccfg_cmd_clone, eccfg_cmd_overlay, eccfg_cmd_subcluster,
-    eccfg_cmd_user;
+    eccfg_cmd_user, eccfg_cmd_nodes, eccfg_cmd_bootstrap, eccfg_cmd_follow,
+    eccfg_cmd_local;
 
 #endif

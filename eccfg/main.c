@@ -38,6 +38,10 @@ static const struct eccfg_cmd *const cmd_table[] = {
 	&eccfg_cmd_overlay,
 	&eccfg_cmd_subcluster,
 	&eccfg_cmd_user,
+	&eccfg_cmd_nodes,
+	&eccfg_cmd_bootstrap,
+	&eccfg_cmd_follow,
+	&eccfg_cmd_local,
 };
 
 enum {

@@ -27,11 +27,21 @@
 #define WC_LOCK_TRIES 10
 #define WC_LOCK_WAIT_MS 1000          /* how long a busy lock is retried */
 
-/* Markers inside .eccfg: "pending" while DIR.new is built and until the
- * switch is complete; "retired" in the old tree just before it becomes
- * DIR.old.  Only directories carrying them are ever removed. */
+/* Markers inside .eccfg: "pending" while a new tree is built (DIR.new
+ * for a checkout, DIR/.eccfg/next for a pull); "retired" in the old tree
+ * of a switch by an older eccfg, just before it became DIR.old.  Only
+ * directories carrying them are ever removed. */
 #define WC_MARK_PENDING "pending"
 #define WC_MARK_RETIRED "retired"
+
+/* Inside DIR/.eccfg: the tree a pull builds, the files it removes, and
+ * the journal of its switch (see "Switching a checkout in place"). */
+#define WC_NEXT "next"
+#define WC_TRASH "trash"
+#define WC_JOURNAL "switch.json"
+/* Test hook (tests/integration only): _exit(99) after this many
+ * journal operations, to simulate a crash in the middle of a switch. */
+#define WC_CRASH_ENV "ECCFG_TEST_CRASH_AFTER"
 
 /*
  * Sorted string sets.
@@ -417,26 +427,44 @@ out:
 	return done;
 }
 
-/* With DIR locked exclusively: clear what an interrupted pull left. */
-static void
+static int journal_run(const char *root);
+
+/* With DIR locked exclusively: finish a switch whose journal was
+ * written (roll forward), else clear what an interrupted pull left. */
+static int
 recover_present(const char *root)
 {
 	char *newdir = ecc_printf("%s.new", root);
 	char *old = ecc_printf("%s.old", root);
+	char *next = NULL, *trash = NULL;
+	int error = 0;
 
+	if (has_meta_file(root, WC_JOURNAL)) {
+		if ((error = journal_run(root)) < 0)
+			goto out;
+	} else {
+		next = meta_path(root, WC_NEXT);
+		trash = meta_path(root, WC_TRASH);
+		if (ecc_rm_rf(next) < 0 || ecc_rm_rf(trash) < 0)
+			ecc_log_warn("wc", "%s", ecc_error_last());
+	}
 	mark_clear(root, WC_MARK_PENDING);
 	mark_clear(root, WC_MARK_RETIRED);
 	recover_remove(old, WC_MARK_RETIRED);
 	recover_remove(newdir, WC_MARK_PENDING);
+out:
 	free(newdir);
 	free(old);
+	free(next);
+	free(trash);
+	return error;
 }
 
 /* Lock `root` (recovering first when possible); fd or negative code. */
 static int
 wc_lock(const char *root, enum wc_lock lock)
 {
-	int tries, fd;
+	int tries, fd, error;
 
 	for (tries = 0; tries < WC_LOCK_TRIES; tries++) {
 		if (!ecc_path_exists(root) && !recover_missing(root)) {
@@ -445,7 +473,10 @@ wc_lock(const char *root, enum wc_lock lock)
 		}
 		fd = lock_take(root, LOCK_EX);
 		if (fd >= 0) {
-			recover_present(root);
+			if ((error = recover_present(root)) < 0) {
+				close(fd);
+				return error;
+			}
 			if (lock == WC_LOCK_SHARED)
 				flock(fd, LOCK_SH);
 		} else if (errno == EWOULDBLOCK) {
@@ -1833,42 +1864,363 @@ out:
 	return error;
 }
 
-/* Replace root by newdir: root -> root.old, newdir -> root. */
-static int
-wc_switch(const char *root, const char *newdir)
-{
-	char *old = ecc_printf("%s.old", root), *parent = ecc_path_dirname(root);
-	int error;
+/*
+ * Switching a checkout in place.
+ *
+ * The new tree is built complete in DIR/.eccfg/next (fsynced).  Then a
+ * journal, DIR/.eccfg/switch.json, is written atomically: the list of
+ * renames that move the new tree into DIR (files that leave go to
+ * DIR/.eccfg/trash first; directories present in both trees stay, so a
+ * shell inside them keeps its place), then the new base store, manifest
+ * and meta.json.  Every operation is idempotent: after a crash, the
+ * next command replays the journal from the start (wc_lock) and the
+ * checkout ends as the complete new tree.  Without a journal, a left-over
+ * next/ or trash/ is an abandoned build and is removed.
+ */
 
-	if (ecc_path_exists(old)) {
-		error = ecc_error_set(ECC_EEXISTS, "%s exists; move it out of "
-		    "the way and pull again", old);
+/* Collect every entry below `abs` (`rel` relative to the top, which
+ * is `abs` itself when ""), skipping the top's .eccfg: directories in
+ * `dirs`, everything else in `files`. */
+static int
+tree_list(struct wc_strset *files, struct wc_strset *dirs, const char *abs,
+    const char *rel, int depth)
+{
+	DIR *d = NULL;
+	struct dirent *de;
+	struct stat st;
+	char *cabs = NULL, *crel = NULL;
+	int error = 0;
+
+	if (depth > WC_SCAN_MAX_DEPTH + 8)
+		return ecc_error_set(ECC_ETOOBIG, "%s: directories nested "
+		    "too deep", abs);
+	if ((d = opendir(abs)) == NULL)
+		return ecc_error_set_errno(ECC_ERROR, "cannot read directory "
+		    "%s", abs);
+	while (error == 0 && (de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!*rel && !strcmp(de->d_name, WC_META_DIR))
+			continue;
+		if (files->n + dirs->n >= WC_SCAN_MAX_ENTRIES) {
+			error = ecc_error_set(ECC_ETOOBIG, "%s: more than %d "
+			    "entries", abs, WC_SCAN_MAX_ENTRIES);
+			break;
+		}
+		cabs = ecc_printf("%s/%s", abs, de->d_name);
+		crel = path_join(rel, de->d_name);
+		if (lstat(cabs, &st) < 0) {
+			error = ecc_error_set_errno(ECC_ERROR, "cannot stat "
+			    "%s", cabs);
+		} else if (S_ISDIR(st.st_mode)) {
+			wc_strset_add(dirs, crel);
+			error = tree_list(files, dirs, cabs, crel, depth + 1);
+		} else {
+			wc_strset_add(files, crel);
+		}
+		free(cabs);
+		free(crel);
+		cabs = crel = NULL;
+	}
+	closedir(d);
+	return error;
+}
+
+/* Remove `dir` when it holds nothing but (empty) directories. */
+static int
+dir_prune(const char *dir, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+	char *child;
+	int error = 0;
+
+	if (depth > WC_SCAN_MAX_DEPTH + 8)
+		return ecc_error_set(ECC_ETOOBIG, "%s: nested too deep", dir);
+	if ((d = opendir(dir)) == NULL)
+		return ecc_error_set_errno(ECC_ERROR, "cannot read directory "
+		    "%s", dir);
+	while (error == 0 && (de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		child = ecc_printf("%s/%s", dir, de->d_name);
+		if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
+			error = dir_prune(child, depth + 1);
+		else
+			error = ecc_error_set(ECC_ECONFLICT, "%s stands where "
+			    "a file of the new revision goes; move it away",
+			    child);
+		free(child);
+	}
+	closedir(d);
+	if (error == 0 && rmdir(dir) < 0 && errno != ENOENT)
+		error = ecc_error_set_errno(ECC_ERROR, "cannot remove %s", dir);
+	return error;
+}
+
+/* rename(2) `src` to `dst` when `src` exists (a replay may find it
+ * done already). */
+static int
+rename_if(const char *src, const char *dst)
+{
+	struct stat st;
+
+	if (lstat(src, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return ecc_error_set_errno(ECC_ERROR, "cannot stat %s", src);
+	}
+	if (rename(src, dst) < 0)
+		return ecc_error_set_errno(ECC_ERROR, "cannot rename %s to %s",
+		    src, dst);
+	return 0;
+}
+
+/* A journal path: relative, no empty, "." or ".." component, not in
+ * the metadata. */
+static int
+journal_path_ok(const char *p)
+{
+	const char *c = p, *slash;
+	size_t n;
+
+	if (!*p || *p == '/' || strlen(p) >= PATH_MAX / 2 ||
+	    ecc_path_has_prefix(p, WC_META_DIR))
+		return 0;
+	for (;;) {
+		slash = strchr(c, '/');
+		n = slash ? (size_t)(slash - c) : strlen(c);
+		if (n == 0 || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return 0;
+		if (!slash)
+			return 1;
+		c = slash + 1;
+	}
+}
+
+/* Perform one journal operation on checkout `root` (idempotent). */
+static int
+journal_op(const char *root, const char *op, const char *path)
+{
+	char *dst = NULL, *src = NULL, *old = NULL;
+	struct stat st;
+	int error = 0;
+
+	if (!strcmp(op, "trash")) {
+		/* A file that leaves: into the trash. */
+		src = path_join(root, path);
+		dst = ecc_printf("%s/" WC_META_DIR "/" WC_TRASH "/%s", root,
+		    path);
+		if (lstat(src, &st) < 0 || S_ISDIR(st.st_mode))
+			goto out;
+		if ((error = mkdir_parent(dst)) < 0)
+			goto out;
+		error = rename_if(src, dst);
+	} else if (!strcmp(op, "mkdir")) {
+		dst = path_join(root, path);
+		if (mkdir(dst, 0755) < 0 && (errno != EEXIST ||
+		    lstat(dst, &st) < 0 || !S_ISDIR(st.st_mode)))
+			error = ecc_error_set_errno(ECC_ERROR, "cannot create "
+			    "directory %s", dst);
+	} else if (!strcmp(op, "move")) {
+		/* A file of the new tree: over the old one, atomically. */
+		src = ecc_printf("%s/" WC_META_DIR "/" WC_NEXT "/%s", root,
+		    path);
+		dst = path_join(root, path);
+		if (lstat(src, &st) < 0)
+			goto out;
+		if (lstat(dst, &st) == 0 && S_ISDIR(st.st_mode) &&
+		    (error = dir_prune(dst, 0)) < 0)
+			goto out;
+		error = rename_if(src, dst);
+	} else if (!strcmp(op, "rmdir")) {
+		/* A directory that only the old tree had: gone if empty. */
+		dst = path_join(root, path);
+		if (rmdir(dst) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
+		    errno != EEXIST && errno != ENOTDIR)
+			error = ecc_error_set_errno(ECC_ERROR, "cannot remove "
+			    "%s", dst);
+	} else if (!strcmp(op, "base")) {
+		/* The new base store replaces the old one. */
+		src = ecc_printf("%s/" WC_META_DIR "/" WC_NEXT "/" WC_META_DIR
+		    "/base", root);
+		dst = meta_path(root, "base");
+		/* No checkout path starts with .eccfg: no clash there. */
+		old = ecc_printf("%s/" WC_META_DIR "/" WC_TRASH "/"
+		    WC_META_DIR "/base", root);
+		if (lstat(src, &st) < 0)
+			goto out;
+		if (lstat(dst, &st) == 0) {
+			if ((error = ecc_rm_rf(old)) < 0 ||
+			    (error = mkdir_parent(old)) < 0 ||
+			    (error = rename_if(dst, old)) < 0)
+				goto out;
+		}
+		error = rename_if(src, dst);
+	} else if (!strcmp(op, "manifest.json") || !strcmp(op, "meta.json")) {
+		src = ecc_printf("%s/" WC_META_DIR "/" WC_NEXT "/" WC_META_DIR
+		    "/%s", root, op);
+		dst = meta_path(root, op);
+		error = rename_if(src, dst);
+	} else {
+		error = ecc_error_set(ECC_EINVALID, "%s: unknown operation "
+		    "'%s'", WC_JOURNAL, op);
+	}
+out:
+	free(dst);
+	free(src);
+	free(old);
+	return error;
+}
+
+/* The test hook's count, or -1 when it is not set. */
+static long
+crash_after(void)
+{
+	const char *v = getenv(WC_CRASH_ENV);
+	char *end = NULL;
+	long n;
+
+	if (!v || !*v)
+		return -1;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || n < 0)
+		return -1;
+	return n;
+}
+
+/* Replay DIR/.eccfg/switch.json from the start, then drop the journal,
+ * the trash and what is left of the next tree. */
+static int
+journal_run(const char *root)
+{
+	char *file = meta_path(root, WC_JOURNAL), *buf = NULL;
+	char *trash = meta_path(root, WC_TRASH), *next = meta_path(root,
+	    WC_NEXT), *metadir = ecc_printf("%s/" WC_META_DIR, root);
+	const char *op, *path;
+	json_t *j = NULL, *ops, *item;
+	json_error_t jerr;
+	size_t len = 0, i;
+	long crash = crash_after(), done = 0;
+	int error = -1;
+
+	if ((error = ecc_file_read(&buf, &len, file, WC_META_MAX)) < 0)
+		goto out;
+	if ((j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL || !json_is_object(j) ||
+	    json_integer_value(json_object_get(j, "format")) != 1 ||
+	    !json_is_array(ops = json_object_get(j, "ops"))) {
+		error = ecc_error_set(ECC_EINVALID, "%s: damaged journal (%s); "
+		    "check the view out again", file, j ? "not format 1 with "
+		    "an 'ops' array" : jerr.text);
 		goto out;
 	}
-	if ((error = mark_set(root, WC_MARK_RETIRED)) < 0)
+	/* Check every entry before performing any. */
+	json_array_foreach(ops, i, item) {
+		op = json_string_value(json_object_get(item, "op"));
+		path = json_string_value(json_object_get(item, "path"));
+		if (!op || (path && !journal_path_ok(path)) ||
+		    (!path && (!strcmp(op, "trash") || !strcmp(op, "mkdir") ||
+		    !strcmp(op, "move") || !strcmp(op, "rmdir")))) {
+			error = ecc_error_set(ECC_EINVALID, "%s: operation "
+			    "%zu is invalid", file, i);
+			goto out;
+		}
+	}
+	json_array_foreach(ops, i, item) {
+		op = json_string_value(json_object_get(item, "op"));
+		path = json_string_value(json_object_get(item, "path"));
+		if (crash >= 0 && done++ >= crash)
+			_exit(99);
+		if ((error = journal_op(root, op, path ? path : "")) < 0)
+			goto out;
+	}
+	if (crash >= 0 && done >= crash)
+		_exit(99);
+	if ((error = fsync_dirs(root, 0)) < 0)
 		goto out;
-	if (rename(root, old) < 0) {
-		error = ecc_error_set_errno(ECC_ERROR, "cannot rename %s to %s",
-		    root, old);
-		mark_clear(root, WC_MARK_RETIRED);
+	if (unlink(file) < 0) {
+		error = ecc_error_set_errno(ECC_ERROR, "cannot remove %s",
+		    file);
 		goto out;
 	}
-	if (rename(newdir, root) < 0) {
-		error = ecc_error_set_errno(ECC_ERROR, "cannot rename %s to %s",
-		    newdir, root);
-		if (rename(old, root) == 0)
-			mark_clear(root, WC_MARK_RETIRED);
+	if ((error = ecc_fsync_dir(metadir)) < 0)
 		goto out;
-	}
-	if ((error = ecc_fsync_dir(parent)) < 0)
-		goto out;
-	mark_clear(root, WC_MARK_PENDING);
-	if (ecc_rm_rf(old) < 0)
-		ecc_log_warn("wc", "%s (remove it by hand)", ecc_error_last());
+	if (ecc_rm_rf(trash) < 0 || ecc_rm_rf(next) < 0)
+		ecc_log_warn("wc", "%s", ecc_error_last());
 	error = 0;
 out:
-	free(old);
-	free(parent);
+	json_decref(j);
+	free(buf);
+	free(file);
+	free(trash);
+	free(next);
+	free(metadir);
+	return error;
+}
+
+static void
+journal_add(json_t *ops, const char *op, const char *path)
+{
+	json_array_append_new(ops, path ? json_pack("{s:s, s:s}", "op", op,
+	    "path", path) : json_pack("{s:s}", "op", op));
+}
+
+/* Switch checkout `root` to the complete tree built in
+ * root/.eccfg/next: write the journal, then run it. */
+static int
+wc_switch(const char *root)
+{
+	struct wc_strset ofiles = { NULL, 0 }, odirs = { NULL, 0 };
+	struct wc_strset nfiles = { NULL, 0 }, ndirs = { NULL, 0 };
+	char *next = meta_path(root, WC_NEXT), *file = meta_path(root,
+	    WC_JOURNAL), *base = NULL, *text = NULL;
+	json_t *j = NULL, *ops;
+	size_t i;
+	int error = -1;
+
+	base = ecc_printf("%s/" WC_META_DIR "/base", next);
+	if ((error = ecc_mkdir_p(base, 0755)) < 0 ||
+	    (error = tree_list(&ofiles, &odirs, root, "", 0)) < 0 ||
+	    (error = tree_list(&nfiles, &ndirs, next, "", 0)) < 0)
+		goto out;
+	ops = json_array();
+	j = json_pack("{s:i, s:o}", "format", 1, "ops", ops);
+	for (i = 0; i < ofiles.n; i++)
+		if (!wc_strset_has(&nfiles, ofiles.v[i]))
+			journal_add(ops, "trash", ofiles.v[i]);
+	for (i = 0; i < ndirs.n; i++)
+		journal_add(ops, "mkdir", ndirs.v[i]);
+	for (i = 0; i < nfiles.n; i++)
+		journal_add(ops, "move", nfiles.v[i]);
+	for (i = odirs.n; i > 0; i--)
+		if (!wc_strset_has(&ndirs, odirs.v[i - 1]))
+			journal_add(ops, "rmdir", odirs.v[i - 1]);
+	/* The manifest before meta.json (see wc.h). */
+	journal_add(ops, "base", NULL);
+	journal_add(ops, "manifest.json", NULL);
+	journal_add(ops, "meta.json", NULL);
+	if ((text = json_dumps(j, JSON_COMPACT)) == NULL) {
+		error = ecc_error_set(ECC_ERROR, "%s: cannot encode", file);
+		goto out;
+	}
+	if ((error = ecc_file_write_atomic(file, text, strlen(text),
+	    0644)) < 0)
+		goto out;
+	error = journal_run(root);
+out:
+	json_decref(j);
+	wc_strset_clear(&ofiles);
+	wc_strset_clear(&odirs);
+	wc_strset_clear(&nfiles);
+	wc_strset_clear(&ndirs);
+	free(next);
+	free(file);
+	free(base);
+	free(text);
 	return error;
 }
 
@@ -1933,7 +2285,7 @@ wc_update(int *changed, struct wc *wc, struct eccfg_client *c,
 	}
 	if ((error = wc_status_scan(&st, wc)) < 0)
 		goto out;
-	newdir = ecc_printf("%s.new", wc->root);
+	newdir = meta_path(wc->root, WC_NEXT);
 	if ((error = build_begin(newdir)) < 0)
 		goto out;
 	created = 1;
@@ -1998,9 +2350,10 @@ wc_update(int *changed, struct wc *wc, struct eccfg_client *c,
 	    &conflicts)) < 0 ||
 	    (error = fsync_dirs(newdir, 0)) < 0)
 		goto out;
-	if ((error = wc_switch(wc->root, newdir)) < 0)
-		goto out;
+	/* From here on, a journal may exist: recovery owns the next tree. */
 	created = 0;
+	if ((error = wc_switch(wc->root)) < 0)
+		goto out;
 	for (i = 0; i < npaths && notify; i++)
 		if (steps[i].note)
 			notify(steps[i].note, steps[i].path, payload);

@@ -14,14 +14,26 @@
  *                             (content addressed, written once, never
  *                             modified), so status, diff and revert work
  *                             offline and pull can merge three ways
+ *   DIR/.eccfg/next/          while a pull runs: the complete new tree
+ *   DIR/.eccfg/switch.json    the journal of a switch in progress
+ *   DIR/.eccfg/trash/         files the switch removes
  *
  * Every metadata write is atomic (ecc_file_write_atomic).  The manifest is
  * written before meta.json; when the two disagree after a crash, the
  * manifest's revision wins.
  *
- * A pull builds the new checkout in DIR.new beside DIR and switches with
- * two renames (DIR -> DIR.old, DIR.new -> DIR), then removes DIR.old.
- * wc_open() finishes or undoes a switch that a crash interrupted.
+ * A pull builds the complete new tree in DIR/.eccfg/next (fsynced), writes
+ * the journal atomically, then moves the new tree into DIR file by file
+ * with rename(2) (files that leave go to the trash first), then the new
+ * base store, manifest.json and meta.json; then it removes the journal,
+ * the trash and next/.  DIR and every directory present in both trees
+ * stay (same inode), so a shell inside the checkout sees the new files.
+ * Every journal operation is idempotent: wc_open() replays an interrupted
+ * switch from the start, so a crash leaves the complete old tree (no
+ * journal yet) or, after that recovery, the complete new one.  It also
+ * finishes or undoes a DIR.new/DIR.old switch left by an older eccfg.
+ * Test hook: with ECCFG_TEST_CRASH_AFTER=N in the environment, eccfg
+ * _exit(99)s after N journal operations (a simulated crash).
  * Commands hold a lock on DIR/.eccfg (flock): shared for reading,
  * exclusive for changing; a checkout busy for more than a second is
  * reported, not waited for.
@@ -99,8 +111,7 @@ int wc_resolve_path(char **out, const struct wc *wc, const char *arg);
 int wc_resolve_paths(char ***out, const struct wc *wc, int argc,
     char *const *argv);
 
-/* 1 when the process's current directory lies in the checkout (a pull
- * that switches trees leaves a shell there in the removed old tree). */
+/* 1 when the process's current directory lies in the checkout. */
 int wc_cwd_is_inside(const struct wc *wc);
 
 /* root + "/" + rel, malloc'd ("" gives the root). */
@@ -186,7 +197,7 @@ int wc_head(int64_t *out, struct eccfg_client *c);
 
 /* Bring the checkout to `target` (< 0: head): fetch a delta since the
  * base (or a full snapshot), merge local changes, build the new tree
- * beside the old one and switch.  *changed (optional) is 1 when any file
+ * in DIR/.eccfg/next and switch in place (see above).  *changed (optional) is 1 when any file
  * changed.  With WC_MERGE_REFUSE and an overlap, notify('C') is called
  * for each overlapping path, nothing changes and ECC_ECONFLICT is
  * returned.  `wc` must be locked exclusively; it describes the old tree

@@ -23,6 +23,9 @@
 #include "tls.h"
 #include "httpc.h"
 #include "store.h"
+#include "boot.h"
+#include "apply.h"
+#include "backoff.h"
 
 #define ECC_DEFAULT_PORT 2027
 

@@ -596,7 +596,7 @@ ecc_http_request(struct ecc_http_response *out, ecc_http_client *c,
     const char *method, const char *uri, const char *const *headers,
     const void *body, size_t len)
 {
-	enum evhttp_cmd_type type;
+	enum evhttp_cmd_type type = EVHTTP_REQ_GET;
 	size_t n;
 	int retryable = 0, error;
 

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -872,5 +873,102 @@ ecc_pki_check_pair(const char *cert_path, const char *key_path)
 out:
 	X509_free(x);
 	EVP_PKEY_free(key);
+	return error;
+}
+
+int
+ecc_pki_cert_serial(char **out, const X509 *x)
+{
+	BIGNUM *bn = NULL;
+	char *hex = NULL, *p;
+	int error = -1;
+
+	*out = NULL;
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) ==
+	    NULL || BN_is_negative(bn) || (hex = BN_bn2hex(bn)) == NULL) {
+		ERR_clear_error();
+		error = ecc_error_set(ECC_EINVALID, "certificate: unreadable "
+		    "serial number");
+		goto out;
+	}
+	for (p = hex; *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char)(*p - 'A' + 'a');
+	*out = ecc_strdup(hex);
+	error = 0;
+out:
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return error;
+}
+
+/* The one entry `nid` of `name` as a NUL-free string of 1..PKI_NAME_MAX
+ * bytes. */
+static int
+pki_name_entry(char **out, const X509_NAME *name, int nid, const char *what)
+{
+	const X509_NAME_ENTRY *e;
+	const ASN1_STRING *s;
+	int i, len;
+
+	*out = NULL;
+	if ((i = X509_NAME_get_index_by_NID(name, nid, -1)) < 0 ||
+	    X509_NAME_get_index_by_NID(name, nid, i) >= 0)
+		return ecc_error_set(ECC_EINVALID, "certificate subject must "
+		    "have exactly one %s", what);
+	e = X509_NAME_get_entry(name, i);
+	s = X509_NAME_ENTRY_get_data(e);
+	len = ASN1_STRING_length(s);
+	if (len < 1 || len > PKI_NAME_MAX ||
+	    memchr(ASN1_STRING_get0_data(s), '\0', (size_t)len))
+		return ecc_error_set(ECC_EINVALID, "certificate subject: bad "
+		    "%s", what);
+	*out = ecc_malloc((size_t)len + 1);
+	memcpy(*out, ASN1_STRING_get0_data(s), (size_t)len);
+	(*out)[len] = '\0';
+	return 0;
+}
+
+int
+ecc_pki_cert_node(char **node, char **subcluster, const X509 *x)
+{
+	const X509_NAME *name = X509_get_subject_name(x);
+	int error;
+
+	*node = *subcluster = NULL;
+	if ((error = pki_name_entry(node, name, NID_commonName, "CN")) < 0 ||
+	    (error = pki_name_entry(subcluster, name,
+	    NID_organizationalUnitName, "OU")) < 0) {
+		free(*node);
+		*node = NULL;
+		return error;
+	}
+	return 0;
+}
+
+int
+ecc_pki_pem_info(char **serial, time_t *not_after, const char *pem,
+    size_t len)
+{
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	int error = -1;
+
+	*serial = NULL;
+	*not_after = 0;
+	if (len > INT_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL ||
+	    (x = PEM_read_bio_X509(bio, NULL, ecc_pki_no_password, NULL)) ==
+	    NULL) {
+		ERR_clear_error();
+		error = ecc_error_set(ECC_EINVALID, "not a PEM certificate");
+		goto out;
+	}
+	if ((error = pki_asn1_time(not_after, X509_get0_notAfter(x))) < 0 ||
+	    (error = ecc_pki_cert_serial(serial, x)) < 0)
+		goto out;
+	error = 0;
+out:
+	X509_free(x);
+	BIO_free(bio);
 	return error;
 }

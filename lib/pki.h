@@ -61,6 +61,16 @@ int ecc_pki_check_pair(const char *cert_path, const char *key_path);
 /* The PEM text of a certificate, malloc'd in *out. */
 int ecc_pki_cert_pem(char **out, X509 *x);
 
+/* The serial number of `x` as lower case hex without leading zeros
+ * (malloc'd), the form the node store keeps. */
+int ecc_pki_cert_serial(char **out, const X509 *x);
+/* The node (CN) and subcluster (OU) a node certificate names, each
+ * malloc'd; ECC_EINVALID unless there is exactly one of each. */
+int ecc_pki_cert_node(char **node, char **subcluster, const X509 *x);
+/* Serial (as ecc_pki_cert_serial) and validity end of a PEM
+ * certificate buffer. */
+int ecc_pki_pem_info(char **serial, time_t *not_after, const char *pem,
+    size_t len);
 /* OpenSSL pem_password_cb that never prompts on a terminal for an
  * encrypted key: it refuses it instead (returns 0). */
 int ecc_pki_no_password(char *buf, int size, int rwflag, void *u);

@@ -160,6 +160,116 @@ out:
 }
 
 void
+ecc_node_clear(struct ecc_node *n)
+{
+	if (!n)
+		return;
+	free(n->name);
+	free(n->subcluster);
+	free(n->serial);
+	memset(n, 0, sizeof(*n));
+}
+
+void
+ecc_node_array_free(struct ecc_node *v, size_t n)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++)
+		ecc_node_clear(&v[i]);
+	free(v);
+}
+
+static int
+store_check_node_name(const char *name)
+{
+	if (!name || !ecc_name_is_node(name))
+		return ecc_error_set(ECC_EINVALID, "'%.64s' is not a valid node "
+		    "name", name ? name : "");
+	return 0;
+}
+
+/* What node_put requires of a record. */
+static int
+store_check_node(const struct ecc_node *n)
+{
+	size_t i, len;
+	int error;
+
+	if ((error = store_check_node_name(n->name)) < 0)
+		return error;
+	if (!n->subcluster || !ecc_name_is_subcluster(n->subcluster))
+		return ecc_error_set(ECC_EINVALID, "node '%s': '%.64s' is not a "
+		    "valid subcluster name", n->name,
+		    n->subcluster ? n->subcluster : "");
+	len = n->serial ? strnlen(n->serial, ECC_NODE_SERIAL_MAX + 1) : 0;
+	if (len == 0 || len > ECC_NODE_SERIAL_MAX)
+		return ecc_error_set(ECC_EINVALID, "node '%s': serial must be "
+		    "1..%d hex digits", n->name, ECC_NODE_SERIAL_MAX);
+	for (i = 0; i < len; i++)
+		if (!strchr("0123456789abcdef", n->serial[i]))
+			return ecc_error_set(ECC_EINVALID, "node '%s': serial "
+			    "must be lower case hex", n->name);
+	if (n->enrolled < 0)
+		return ecc_error_set(ECC_EINVALID, "node '%s': enrolled time "
+		    "is negative", n->name);
+	return 0;
+}
+
+int
+ecc_store_node_get(ecc_store *st, struct ecc_node *out, const char *name)
+{
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	if ((error = store_check_node_name(name)) < 0)
+		return error;
+	if (!st->ops->node_get)
+		return ecc_error_set(ECC_EUNAVAIL, "store %s keeps no nodes",
+		    st->ops->name);
+	return st->ops->node_get(st, out, name);
+}
+
+int
+ecc_store_node_list(ecc_store *st, struct ecc_node **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!st->ops->node_list)
+		return ecc_error_set(ECC_EUNAVAIL, "store %s keeps no nodes",
+		    st->ops->name);
+	return st->ops->node_list(st, out, n);
+}
+
+int
+ecc_store_node_put(ecc_store *st, const struct ecc_node *node)
+{
+	int error;
+
+	if ((error = store_check_node(node)) < 0)
+		return error;
+	if (!st->ops->node_put)
+		return ecc_error_set(ECC_EUNAVAIL, "store %s keeps no nodes",
+		    st->ops->name);
+	return st->ops->node_put(st, node);
+}
+
+int
+ecc_store_node_remove(ecc_store *st, const char *name)
+{
+	int error;
+
+	if ((error = store_check_node_name(name)) < 0)
+		return error;
+	if (!st->ops->node_remove)
+		return ecc_error_set(ECC_EUNAVAIL, "store %s keeps no nodes",
+		    st->ops->name);
+	return st->ops->node_remove(st, name);
+}
+
+void
 ecc_store_free(ecc_store *st)
 {
 	if (st)

@@ -27,6 +27,21 @@ struct ecc_user {
 void ecc_user_clear(struct ecc_user *u);
 void ecc_user_array_free(struct ecc_user *v, size_t n);
 
+/* An enrolled MTA node: the certificate with serial `serial` (lower case
+ * hex, at most 40 digits) is the only one accepted for it. */
+/* Longest serial kept (hex digits; RFC 5280 allows 20 bytes). */
+#define ECC_NODE_SERIAL_MAX 40
+
+struct ecc_node {
+	char *name;
+	char *subcluster;
+	char *serial;
+	int64_t enrolled;             /* epoch seconds */
+};
+
+void ecc_node_clear(struct ecc_node *n);
+void ecc_node_array_free(struct ecc_node *v, size_t n);
+
 struct ecc_store_ops {
 	const char *name;
 	int (*user_get)(ecc_store *st, struct ecc_user *out, const char *name);
@@ -34,6 +49,10 @@ struct ecc_store_ops {
 	int (*user_add)(ecc_store *st, const struct ecc_user *u);
 	int (*user_update)(ecc_store *st, const struct ecc_user *u);
 	int (*user_remove)(ecc_store *st, const char *name);
+	int (*node_get)(ecc_store *st, struct ecc_node *out, const char *name);
+	int (*node_list)(ecc_store *st, struct ecc_node **out, size_t *n);
+	int (*node_put)(ecc_store *st, const struct ecc_node *node);
+	int (*node_remove)(ecc_store *st, const char *name);
 	void (*free)(ecc_store *st);
 };
 
@@ -42,8 +61,9 @@ struct ecc_store {
 };
 
 /* The file store keeps DATA_DIR/users.json ({"users":[{"name":...,
- * "role":"admin","hash":"$scrypt$...","created":...,"changed":...}]}).
- * A missing file is an empty store. */
+ * "role":"admin","hash":"$scrypt$...","created":...,"changed":...}]})
+ * and DATA_DIR/nodes.json ({"nodes":[{"name":...,"subcluster":...,
+ * "serial":"hex","enrolled":...}]}).  A missing file is an empty store. */
 int ecc_store_file_open(ecc_store **out, const char *data_dir);
 
 /* Dispatch helpers.  user_get: ECC_ENOTFOUND.  user_add: ECC_EEXISTS.
@@ -54,6 +74,14 @@ int ecc_store_user_list(ecc_store *st, struct ecc_user **out, size_t *n);
 int ecc_store_user_add(ecc_store *st, const struct ecc_user *u);
 int ecc_store_user_update(ecc_store *st, const struct ecc_user *u);
 int ecc_store_user_remove(ecc_store *st, const char *name);
+
+/* Nodes.  node_get/remove: ECC_ENOTFOUND.  node_put adds the node or
+ * replaces its record (re-enrollment); ECC_EINVALID on a bad name,
+ * subcluster or serial.  node_list is sorted by name. */
+int ecc_store_node_get(ecc_store *st, struct ecc_node *out, const char *name);
+int ecc_store_node_list(ecc_store *st, struct ecc_node **out, size_t *n);
+int ecc_store_node_put(ecc_store *st, const struct ecc_node *node);
+int ecc_store_node_remove(ecc_store *st, const char *name);
 void ecc_store_free(ecc_store *st);
 
 #endif

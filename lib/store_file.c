@@ -1,6 +1,7 @@
 /*
  * store_file.c - the "file" store back end: accounts in DATA_DIR/users.json
- * (mode 0600), replaced atomically on every change.  The file is small and
+ * and enrolled nodes in DATA_DIR/nodes.json (mode 0600), each replaced
+ * atomically on every change and locked by its own .lock file.  The file is small and
  * other processes (the daemon, a local `eccfg user add`) may rewrite it at
  * any time, so it is read again on every call; changes are serialized
  * between processes by an flock(2) on DATA_DIR/users.json.lock.  A corrupt
@@ -34,6 +35,8 @@ struct file_store {
 	ecc_store base;               /* first: ecc_store * <-> file_store * */
 	char *path;
 	char *lock_path;
+	char *node_path;
+	char *node_lock_path;
 };
 
 /* The accounts as read from the file. */
@@ -246,23 +249,29 @@ out:
 /* Serialize read-modify-write cycles between processes.  Returns the
  * locked descriptor (closing it unlocks) or a negative code. */
 static int
-file_lock(struct file_store *fs)
+lock_path(const char *path)
 {
 	int fd;
 
-	if ((fd = open(fs->lock_path, O_RDWR | O_CREAT | O_CLOEXEC,
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
 	    0600)) < 0)
 		return ecc_error_set_errno(ECC_ERROR, "cannot open %s",
-		    fs->lock_path);
+		    path);
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno != EINTR) {
 			ecc_error_set_errno(ECC_ERROR, "cannot lock %s",
-			    fs->lock_path);
+			    path);
 			close(fd);
 			return ECC_ERROR;
 		}
 	}
 	return fd;
+}
+
+static int
+file_lock(struct file_store *fs)
+{
+	return lock_path(fs->lock_path);
 }
 
 static int
@@ -396,6 +405,316 @@ file_user_remove(ecc_store *st, const char *name)
 	return file_modify(st, user_set_remove, name);
 }
 
+/* --- nodes --- */
+
+#define NODES_FILE "nodes.json"
+#define NODES_LOCK "nodes.json.lock"
+
+struct node_set {
+	struct ecc_node *v;
+	size_t n;
+};
+
+static void
+node_set_clear(struct node_set *s)
+{
+	ecc_node_array_free(s->v, s->n);
+	s->v = NULL;
+	s->n = 0;
+}
+
+static ssize_t
+node_set_find(const struct node_set *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i].name, name))
+			return (ssize_t)i;
+	return -1;
+}
+
+static void
+node_copy(struct ecc_node *dst, const struct ecc_node *src)
+{
+	dst->name = ecc_strdup(src->name);
+	dst->subcluster = ecc_strdup(src->subcluster);
+	dst->serial = ecc_strdup(src->serial);
+	dst->enrolled = src->enrolled;
+}
+
+static int
+node_bad(const char *path, size_t i, const char *field, const char *what)
+{
+	return ecc_error_set(ECC_EINVALID, "%s: nodes[%zu].%s: %s", path, i,
+	    field, what);
+}
+
+static int
+serial_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len > 0 && len <= ECC_NODE_SERIAL_MAX &&
+	    strspn(s, "0123456789abcdef") == len;
+}
+
+/* One entry of "nodes", every field checked. */
+static int
+file_parse_node(struct ecc_node *nd, const json_t *obj, const char *path,
+    size_t i)
+{
+	const char *key, *s;
+	json_t *v;
+	int seen = 0;
+
+	if (!json_is_object(obj))
+		return ecc_error_set(ECC_EINVALID, "%s: nodes[%zu]: not an "
+		    "object", path, i);
+	json_object_foreach((json_t *)obj, key, v) {
+		s = json_string_value(v);
+		if (!strcmp(key, "name")) {
+			if (!s || !ecc_name_is_node(s))
+				return node_bad(path, i, key,
+				    "not a valid node name");
+			nd->name = ecc_strdup(s);
+			seen |= 1;
+		} else if (!strcmp(key, "subcluster")) {
+			if (!s || !ecc_name_is_subcluster(s))
+				return node_bad(path, i, key,
+				    "not a valid subcluster name");
+			nd->subcluster = ecc_strdup(s);
+			seen |= 2;
+		} else if (!strcmp(key, "serial")) {
+			if (!s || !serial_ok(s))
+				return node_bad(path, i, key,
+				    "must be lower case hex");
+			nd->serial = ecc_strdup(s);
+			seen |= 4;
+		} else if (!strcmp(key, "enrolled")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0)
+				return node_bad(path, i, key,
+				    "must be a non-negative integer");
+			nd->enrolled = json_integer_value(v);
+			seen |= 8;
+		} else {
+			return node_bad(path, i, key, "unknown field");
+		}
+	}
+	if (seen != 15)
+		return ecc_error_set(ECC_EINVALID, "%s: nodes[%zu]: name, "
+		    "subcluster, serial and enrolled are required", path, i);
+	return 0;
+}
+
+static int
+file_parse_nodes(struct node_set *out, const char *buf, size_t len,
+    const char *path)
+{
+	json_error_t jerr;
+	json_t *root = NULL, *nodes, *v;
+	const char *key;
+	size_t i;
+	int error = -1;
+
+	if ((root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		error = ecc_error_set(ECC_EINVALID, "%s: line %d column %d: %s",
+		    path, jerr.line, jerr.column, jerr.text);
+		goto out;
+	}
+	if (!json_is_object(root)) {
+		error = ecc_error_set(ECC_EINVALID, "%s: not a JSON object",
+		    path);
+		goto out;
+	}
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "nodes") != 0) {
+			error = ecc_error_set(ECC_EINVALID, "%s: unknown field "
+			    "'%.64s'", path, key);
+			goto out;
+		}
+	}
+	if (!json_is_array(nodes = json_object_get(root, "nodes"))) {
+		error = ecc_error_set(ECC_EINVALID, "%s: \"nodes\" must be an "
+		    "array", path);
+		goto out;
+	}
+	out->v = ecc_calloc(json_array_size(nodes), sizeof(*out->v));
+	json_array_foreach(nodes, i, v) {
+		out->n = i + 1;
+		if ((error = file_parse_node(&out->v[i], v, path, i)) < 0)
+			goto out;
+		if (node_set_find(out, out->v[i].name) != (ssize_t)i) {
+			error = ecc_error_set(ECC_EINVALID, "%s: node '%s' "
+			    "appears twice", path, out->v[i].name);
+			goto out;
+		}
+	}
+	error = 0;
+out:
+	if (error < 0)
+		node_set_clear(out);
+	json_decref(root);
+	return error;
+}
+
+static int
+file_load_nodes(struct file_store *fs, struct node_set *out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int error;
+
+	out->v = NULL;
+	out->n = 0;
+	error = ecc_file_read(&buf, &len, fs->node_path, USERS_FILE_MAX);
+	if (error == ECC_ENOTFOUND) {
+		ecc_error_clear();
+		return 0;
+	}
+	if (error == 0)
+		error = file_parse_nodes(out, buf, len, fs->node_path);
+	free(buf);
+	return error;
+}
+
+static int
+node_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ecc_node *)a)->name,
+	    ((const struct ecc_node *)b)->name);
+}
+
+static int
+file_save_nodes(struct file_store *fs, struct node_set *s)
+{
+	json_t *root = NULL, *nodes, *v;
+	char *text = NULL;
+	size_t i;
+	int error = -1;
+
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(*s->v), node_cmp);
+	nodes = json_array();
+	root = json_pack("{s:o}", "nodes", nodes);
+	if (!root) {
+		json_decref(nodes);
+		error = ecc_error_set(ECC_ENOMEM, "%s: cannot build JSON",
+		    fs->node_path);
+		goto out;
+	}
+	for (i = 0; i < s->n; i++) {
+		v = json_pack("{s:s, s:s, s:s, s:I}", "name", s->v[i].name,
+		    "subcluster", s->v[i].subcluster, "serial", s->v[i].serial,
+		    "enrolled", (json_int_t)s->v[i].enrolled);
+		if (!v || json_array_append_new(nodes, v) < 0) {
+			error = ecc_error_set(ECC_ENOMEM, "%s: cannot build "
+			    "JSON", fs->node_path);
+			goto out;
+		}
+	}
+	if ((text = json_dumps(root, JSON_INDENT(2))) == NULL) {
+		error = ecc_error_set(ECC_ENOMEM, "%s: cannot encode JSON",
+		    fs->node_path);
+		goto out;
+	}
+	error = ecc_file_write_atomic(fs->node_path, text, strlen(text),
+	    0600);
+out:
+	free(text);
+	json_decref(root);
+	return error;
+}
+
+static int
+file_node_get(ecc_store *st, struct ecc_node *out, const char *name)
+{
+	struct file_store *fs = (struct file_store *)st;
+	struct node_set s;
+	ssize_t i;
+	int error;
+
+	if ((error = file_load_nodes(fs, &s)) < 0)
+		return error;
+	if ((i = node_set_find(&s, name)) < 0)
+		error = ecc_error_set(ECC_ENOTFOUND, "node %s is not enrolled",
+		    name);
+	else
+		node_copy(out, &s.v[i]);
+	node_set_clear(&s);
+	return error;
+}
+
+static int
+file_node_list(ecc_store *st, struct ecc_node **out, size_t *n)
+{
+	struct file_store *fs = (struct file_store *)st;
+	struct node_set s;
+	int error;
+
+	if ((error = file_load_nodes(fs, &s)) < 0)
+		return error;
+	if (s.n > 1)
+		qsort(s.v, s.n, sizeof(*s.v), node_cmp);
+	*out = s.v;
+	*n = s.n;
+	return 0;
+}
+
+/* Lock the nodes file, load it, put (`node` non-NULL) or remove `name`,
+ * and save. */
+static int
+file_node_modify(struct file_store *fs, const struct ecc_node *node,
+    const char *name)
+{
+	struct node_set s = { NULL, 0 };
+	ssize_t i;
+	int lock = -1, error = -1;
+
+	if ((error = lock = lock_path(fs->node_lock_path)) < 0 ||
+	    (error = file_load_nodes(fs, &s)) < 0)
+		goto out;
+	i = node_set_find(&s, node ? node->name : name);
+	if (node) {
+		if (i < 0) {
+			s.v = ecc_realloc(s.v, (s.n + 1) * sizeof(*s.v));
+			i = (ssize_t)s.n++;
+		} else {
+			ecc_node_clear(&s.v[i]);
+		}
+		node_copy(&s.v[i], node);
+	} else {
+		if (i < 0) {
+			error = ecc_error_set(ECC_ENOTFOUND, "node %s is not "
+			    "enrolled", name);
+			goto out;
+		}
+		ecc_node_clear(&s.v[i]);
+		memmove(&s.v[i], &s.v[i + 1], (s.n - (size_t)i - 1) *
+		    sizeof(*s.v));
+		s.n--;
+	}
+	error = file_save_nodes(fs, &s);
+out:
+	node_set_clear(&s);
+	if (lock >= 0)
+		close(lock);
+	return error;
+}
+
+static int
+file_node_put(ecc_store *st, const struct ecc_node *node)
+{
+	return file_node_modify((struct file_store *)st, node, NULL);
+}
+
+static int
+file_node_remove(ecc_store *st, const char *name)
+{
+	return file_node_modify((struct file_store *)st, NULL, name);
+}
+
 static void
 file_free(ecc_store *st)
 {
@@ -405,6 +724,8 @@ file_free(ecc_store *st)
 		return;
 	free(fs->path);
 	free(fs->lock_path);
+	free(fs->node_path);
+	free(fs->node_lock_path);
 	free(fs);
 }
 
@@ -415,6 +736,10 @@ static const struct ecc_store_ops file_ops = {
 	.user_add = file_user_add,
 	.user_update = file_user_update,
 	.user_remove = file_user_remove,
+	.node_get = file_node_get,
+	.node_list = file_node_list,
+	.node_put = file_node_put,
+	.node_remove = file_node_remove,
 	.free = file_free,
 };
 
@@ -437,6 +762,8 @@ ecc_store_file_open(ecc_store **out, const char *data_dir)
 	fs->base.ops = &file_ops;
 	fs->path = ecc_printf("%s/%s", data_dir, USERS_FILE);
 	fs->lock_path = ecc_printf("%s/%s", data_dir, USERS_LOCK);
+	fs->node_path = ecc_printf("%s/%s", data_dir, NODES_FILE);
+	fs->node_lock_path = ecc_printf("%s/%s", data_dir, NODES_LOCK);
 	*out = &fs->base;
 	return 0;
 }

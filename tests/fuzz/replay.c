@@ -31,6 +31,7 @@ int fuzz_changeset(const uint8_t *data, size_t size);
 int fuzz_conf(const uint8_t *data, size_t size);
 int fuzz_manifest(const uint8_t *data, size_t size);
 int fuzz_topology(const uint8_t *data, size_t size);
+int fuzz_boot(const uint8_t *data, size_t size);
 
 struct replay_target {
 	const char *name;
@@ -42,6 +43,7 @@ static const struct replay_target replay_targets[] = {
 	{ "conf", fuzz_conf },
 	{ "manifest", fuzz_manifest },
 	{ "topology", fuzz_topology },
+	{ "boot", fuzz_boot },
 };
 
 /* One input to replay: a file, or a corpus folder that cannot be read
@@ -134,7 +136,7 @@ main(int argc, char **argv)
 
 		if (!t || argc < 3) {
 			fprintf(stderr, "usage: %s [TARGET FILE...]\n"
-			    "targets: changeset conf manifest topology\n",
+			    "targets: changeset conf manifest topology boot\n",
 			    argv[0]);
 			return 2;
 		}

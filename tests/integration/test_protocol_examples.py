@@ -15,7 +15,8 @@ from ecc import PROTO, SCHEMAS
 BODIES = ["error", "health", "login", "token", "revisions", "revision",
           "diff", "tree", "commit", "commit-result", "rollback", "views",
           "manifest", "watch", "subclusters", "subcluster-create", "users",
-          "user", "user-create", "password"]
+          "user", "user-create", "password", "enroll", "enrolled", "nodes",
+          "node-status"]
 
 
 def example(name):

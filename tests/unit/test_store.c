@@ -275,6 +275,103 @@ test_store__open_errors(void **state)
 	free(missing);
 }
 
+static struct ecc_node
+node(const char *name, const char *sc, const char *serial, int64_t when)
+{
+	struct ecc_node n;
+
+	memset(&n, 0, sizeof(n));
+	n.name = (char *)name;
+	n.subcluster = (char *)sc;
+	n.serial = (char *)serial;
+	n.enrolled = when;
+	return n;
+}
+
+static void
+test_store__nodes(void **state)
+{
+	ecc_store *st = open_store(state);
+	struct ecc_node a = node("mta2", "default", "0a1b", 100);
+	struct ecc_node b = node("mta1", "east", "ff", 200);
+	struct ecc_node got, *list = NULL;
+	struct stat sb;
+	char *path;
+	size_t n = 99;
+
+	assert_int_equal(ecc_store_node_list(st, &list, &n), 0);
+	assert_int_equal(n, 0);
+	ecc_node_array_free(list, n);
+	assert_int_equal(ecc_store_node_get(st, &got, "mta1"), ECC_ENOTFOUND);
+	assert_non_null(strstr(ecc_error_last(), "mta1 is not enrolled"));
+
+	assert_int_equal(ecc_store_node_put(st, &a), 0);
+	assert_int_equal(ecc_store_node_put(st, &b), 0);
+	path = ecc_printf("%s/nodes.json", (char *)*state);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	free(path);
+
+	assert_int_equal(ecc_store_node_list(st, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].name, "mta1");
+	assert_string_equal(list[0].subcluster, "east");
+	assert_string_equal(list[1].name, "mta2");
+	assert_string_equal(list[1].serial, "0a1b");
+	assert_int_equal(list[1].enrolled, 100);
+	ecc_node_array_free(list, n);
+
+	/* Re-enrollment replaces the record. */
+	b = node("mta1", "east", "1234", 300);
+	assert_int_equal(ecc_store_node_put(st, &b), 0);
+	ecc_store_free(st);
+	st = open_store(state);
+	assert_int_equal(ecc_store_node_get(st, &got, "mta1"), 0);
+	assert_string_equal(got.serial, "1234");
+	assert_int_equal(got.enrolled, 300);
+	ecc_node_clear(&got);
+
+	assert_int_equal(ecc_store_node_remove(st, "mta1"), 0);
+	assert_int_equal(ecc_store_node_remove(st, "mta1"), ECC_ENOTFOUND);
+	assert_int_equal(ecc_store_node_get(st, &got, "mta1"), ECC_ENOTFOUND);
+	assert_int_equal(ecc_store_node_list(st, &list, &n), 0);
+	assert_int_equal(n, 1);
+	ecc_node_array_free(list, n);
+	ecc_store_free(st);
+}
+
+#define BAD_NODES "{\"nodes\":[{\"name\":\"mta1\"}]}"
+
+static void
+test_store__nodes_bad_input(void **state)
+{
+	ecc_store *st = open_store(state);
+	struct ecc_node bad = node("mta1", "default", "XYZ", 1);
+	struct ecc_node got, *list = NULL;
+	char *path;
+	size_t n = 0;
+
+	assert_int_equal(ecc_store_node_put(st, &bad), ECC_EINVALID);
+	bad = node("mta1", "default", "", 1);
+	assert_int_equal(ecc_store_node_put(st, &bad), ECC_EINVALID);
+	bad = node("../x", "default", "ab", 1);
+	assert_int_equal(ecc_store_node_put(st, &bad), ECC_EINVALID);
+	bad = node("mta1", "Bad Name", "ab", 1);
+	assert_int_equal(ecc_store_node_put(st, &bad), ECC_EINVALID);
+	assert_int_equal(ecc_store_node_get(st, &got, ""), ECC_EINVALID);
+
+	/* A corrupt file is an error naming it, never an empty store. */
+	path = ecc_printf("%s/nodes.json", (char *)*state);
+	assert_int_equal(ecc_file_write_atomic(path, BAD_NODES,
+	    strlen(BAD_NODES), 0600), 0);
+	assert_int_equal(ecc_store_node_list(st, &list, &n), ECC_EINVALID);
+	assert_non_null(strstr(ecc_error_last(), "nodes.json"));
+	assert_int_equal(ecc_file_write_atomic(path, "[]", 2, 0600), 0);
+	assert_int_equal(ecc_store_node_get(st, &got, "mta1"), ECC_EINVALID);
+	free(path);
+	ecc_store_free(st);
+}
+
 int
 main(void)
 {
@@ -292,6 +389,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_store__corrupt_file,
 		    test_setup_tmpdir, test_teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_store__open_errors,
+		    test_setup_tmpdir, test_teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_store__nodes,
+		    test_setup_tmpdir, test_teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_store__nodes_bad_input,
 		    test_setup_tmpdir, test_teardown_tmpdir),
 	};
 

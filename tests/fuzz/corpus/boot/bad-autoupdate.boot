@@ -1,0 +1,4 @@
+cluster_name = default
+node_name = mta1
+repo = m1
+autoupdate = sometimes

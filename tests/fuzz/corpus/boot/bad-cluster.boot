@@ -1,0 +1,3 @@
+cluster_name = global
+node_name = mta1
+repo = m1
