@@ -90,6 +90,10 @@ ecd_api_metrics(struct ecd_ctx *ctx)
 	    "Connections closed before the TLS handshake completed.");
 	evbuffer_add_printf(b, "ecconfig_tls_handshake_failures_total %"
 	    PRIu64 "\n", m->tls_failures);
+	family(b, "ecconfig_snapshots_paced_total", "counter", "Snapshot "
+	    "and delta requests answered 429 by snapshot_rate.");
+	evbuffer_add_printf(b, "ecconfig_snapshots_paced_total %" PRIu64
+	    "\n", m->snapshots_paced);
 	family(b, "ecconfig_connections", "gauge", "Open client "
 	    "connections.");
 	evbuffer_add_printf(b, "ecconfig_connections %" PRId64 "\n",

@@ -213,6 +213,39 @@ view_lookup(struct ecd_ctx *ctx)
 	return vrev;
 }
 
+/* A herd of nodes fetching at once is spread out: beyond snapshot_rate
+ * a second, 429 with a Retry-After of 1..3 s drawn at random, so the
+ * herd does not come back as one.  Returns 1 when the request was
+ * answered so. */
+static int
+snap_paced(struct ecd_ctx *ctx)
+{
+	struct ecd_server *srv = ctx->srv;
+	int64_t rate = srv->cfg->snapshot_rate;
+	uint64_t second = ecc_now_ms() / 1000;
+	unsigned char r = 0;
+	char text[8];
+
+	if (rate <= 0)
+		return 0;
+	if (second != srv->snap_second) {
+		srv->snap_second = second;
+		srv->snap_tokens = rate;
+	}
+	if (srv->snap_tokens > 0) {
+		srv->snap_tokens--;
+		return 0;
+	}
+	if (ecc_random_bytes(&r, 1) < 0)
+		ecc_error_clear();
+	snprintf(text, sizeof(text), "%u", 1u + r % 3u);
+	srv->metrics.snapshots_paced++;
+	ecd_set_header(ctx, "Retry-After", text);
+	ecd_reply_error(ctx, 429, "try_again", "%" PRId64 " snapshots a "
+	    "second are being served; retry after %s s", rate, text);
+	return 1;
+}
+
 void
 ecd_api_snapshot(struct ecd_ctx *ctx)
 {
@@ -249,6 +282,8 @@ ecd_api_snapshot(struct ecd_ctx *ctx)
 		ecd_reply_empty(ctx, 304);
 		return;
 	}
+	if (snap_paced(ctx))
+		return;
 	ctx->waiter_kind = WAIT_SNAPSHOT;
 	snap_request(ctx, ctx->params[0], since, rev);
 }
@@ -303,6 +338,68 @@ watch_reply(struct ecd_ctx *ctx, const char *view, int changed)
 	    "view", view, "revision", (json_int_t)vrev,
 	    "head", (json_int_t)(srv->state ? srv->state->head : 0),
 	    "changed", changed));
+}
+
+/* The reply every watcher of a view woken by one commit gets: encoded
+ * once and referenced by each reply's buffer, freed with the last. */
+struct watch_body {
+	unsigned refs;
+	size_t len;
+	char text[];
+};
+
+static struct watch_body *
+watch_body_new(struct ecd_server *srv, const char *view, int64_t vrev)
+{
+	json_t *v = json_pack("{s:s, s:I, s:I, s:b}", "view", view,
+	    "revision", (json_int_t)vrev, "head",
+	    (json_int_t)(srv->state ? srv->state->head : 0), "changed", 1);
+	char *text = v ? ecc_json_dump(v) : NULL;
+	struct watch_body *b = NULL;
+	size_t len;
+
+	json_decref(v);
+	if (!text)
+		return NULL;
+	len = strlen(text);
+	b = ecc_malloc(sizeof(*b) + len + 2);
+	b->refs = 1;
+	memcpy(b->text, text, len);
+	b->text[len] = '\n';
+	b->text[len + 1] = '\0';
+	b->len = len + 1;
+	free(text);
+	return b;
+}
+
+static void
+watch_body_unref(struct watch_body *b)
+{
+	if (b && --b->refs == 0)
+		free(b);
+}
+
+static void
+watch_body_cleanup(const void *data, size_t len, void *arg)
+{
+	(void)data;
+	(void)len;
+	watch_body_unref(arg);
+}
+
+static void
+watch_reply_shared(struct ecd_ctx *ctx, struct watch_body *b)
+{
+	struct evbuffer *buf = evbuffer_new();
+
+	if (!buf)
+		abort();
+	b->refs++;
+	if (evbuffer_add_reference(buf, b->text, b->len, watch_body_cleanup,
+	    b) < 0)
+		abort();
+	ecd_reply_buffer(ctx, 200, "application/json; charset=utf-8", buf);
+	evbuffer_free(buf);
 }
 
 /* Unlink and free a watcher (not its ctx); drops an empty list. */
@@ -432,6 +529,7 @@ void
 ecd_watch_notify(struct ecd_server *srv, const struct ecd_state *old)
 {
 	struct notify_arg na = { srv, old, NULL, 0, 0 };
+	struct watch_body *body;
 	struct watcher *w, *next;
 	struct ecd_ctx *ctx;
 	char *view;
@@ -445,6 +543,7 @@ ecd_watch_notify(struct ecd_server *srv, const struct ecd_state *old)
 	for (i = 0; i < na.n; i++) {
 		view = ecc_strdup(na.lists[i]->view);
 		vrev = ecd_server_view_revision(srv, view);
+		body = vrev >= 0 ? watch_body_new(srv, view, vrev) : NULL;
 		for (w = na.lists[i]->head, last = 0; w && !last; w = next) {
 			next = w->next;
 			last = next == NULL;
@@ -453,9 +552,13 @@ ecd_watch_notify(struct ecd_server *srv, const struct ecd_state *old)
 			ctx = w->ctx;
 			/* Removing the last watcher frees the list. */
 			watcher_remove(srv, w);
-			watch_reply(ctx, view, 1);
+			if (body)
+				watch_reply_shared(ctx, body);
+			else
+				watch_reply(ctx, view, 1);
 			woken++;
 		}
+		watch_body_unref(body);
 		free(view);
 	}
 	if (woken)

@@ -117,6 +117,7 @@ struct ecd_metrics {
 	uint64_t commit_seconds_count;
 	uint64_t login_failures;
 	uint64_t tls_failures;
+	uint64_t snapshots_paced;      /* 429 from snapshot_rate */
 };
 
 /* What a node last reported (POST /v1/nodes/{name}/status). */
@@ -162,6 +163,9 @@ struct ecd_server {
 	int stopping;
 	struct event *purge_ev;
 	struct ecd_metrics metrics;
+	/* snapshot pacing (api-views.c): tokens left in this second */
+	uint64_t snap_second;
+	int64_t snap_tokens;
 };
 
 /* Set up the listener on the bound, listening socket `fd` (owned from

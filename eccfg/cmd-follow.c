@@ -109,8 +109,10 @@ struct follow_skip {
 };
 
 /* One round after the watch said the view is at `vrev`: apply it when
- * autoupdate allows, then report. */
-static void
+ * autoupdate allows, then report.  Returns 0, or a transient error
+ * (manager unreachable or pacing: ECC_EUNAVAIL, ECC_EAGAIN) after which
+ * the round is tried again after a backoff. */
+static int
 follow_round(struct eccfg_ctx *ctx, struct node *n, int64_t vrev,
     struct follow_skip *skip)
 {
@@ -152,6 +154,10 @@ follow_round(struct eccfg_ctx *ctx, struct node *n, int64_t vrev,
 	follow_applying = 1;
 	error = node_update(&res, n, vrev, ECC_APPLY_LOCAL_CARRY);
 	follow_applying = 0;
+	if (error == ECC_EUNAVAIL || error == ECC_EAGAIN) {
+		ecc_apply_result_free(&res);
+		return error;
+	}
 	if (error < 0) {
 		eccfg_report(ctx);
 		result = "check_failed";
@@ -175,6 +181,7 @@ report:
 		eccfg_report(ctx);
 	ecc_apply_result_free(&res);
 	free(msg);
+	return 0;
 }
 
 static int
@@ -212,20 +219,27 @@ follow_run(struct eccfg_ctx *ctx, int argc, char **argv)
 		eccfg_say(ctx, "%s: starting from revision %" PRId64 "\n",
 		    n.boot.conf_dir, n.current);
 	while (!follow_stop && (a.rounds == 0 || rounds < a.rounds)) {
-		/* The first round asks without waiting, so a node that was
-		 * down catches up at once. */
 		/* `eccfg pull` or `local rollback` may have moved it. */
 		if (ecc_apply_current(&n.current, n.boot.conf_dir) < 0) {
 			n.current = -1;
 			ecc_error_clear();
 		}
+		/* The first round, and the first after an outage, ask
+		 * without waiting, so a node that was away catches up at
+		 * once. */
 		error = node_view_revision(&vrev, &n, n.current > skip.rev ?
 		    n.current : skip.rev, rounds == 0 || offline ? 0 :
 		    (int)a.wait);
+		if (error == 0 && (error = follow_round(ctx, &n, vrev,
+		    &skip)) == 0)
+			rounds++;
 		if (error < 0) {
 			delay = ecc_backoff_next(&bo,
 			    eccfg_client_retry_after(n.client));
-			if (!offline)
+			if (error == ECC_EAGAIN)
+				ecc_log_info("follow", "%s; retrying in %" PRIu64
+				    " ms", ecc_error_last(), delay);
+			else if (!offline)
 				ecc_log_warn("follow", "%s; retrying in %" PRIu64
 				    " ms (serving r%" PRId64 ")",
 				    ecc_error_last(), delay, n.current);
@@ -241,8 +255,6 @@ follow_run(struct eccfg_ctx *ctx, int argc, char **argv)
 			    eccfg_client_server(n.client));
 		offline = 0;
 		ecc_backoff_reset(&bo);
-		follow_round(ctx, &n, vrev, &skip);
-		rounds++;
 	}
 	node_close(&n);
 	return ECCFG_EXIT_OK;

@@ -55,9 +55,32 @@ node_mode_wanted(const char *opt)
 
 static int node_lock(const struct node *n);
 
+/* Crash tests: with $ECCFG_TEST_PAUSE_AT naming a step ("built",
+ * "synced", "renamed", "checked", "linked", "switched", "reloaded"), the
+ * apply stops there, creates the file $ECCFG_TEST_PAUSE_FILE and waits
+ * for the test to kill it with SIGKILL. */
+static int
+node_test_hook(enum ecc_apply_step step, void *payload)
+{
+	static const char *const names[] = { "built", "synced", "renamed",
+		"checked", "linked", "switched", "reloaded" };
+	const char *at = payload, *file = getenv("ECCFG_TEST_PAUSE_FILE");
+	int fd;
+
+	if ((size_t)step >= ECC_ARRAY_SIZE(names) ||
+	    strcmp(names[step], at) != 0)
+		return 0;
+	if (file && (fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC,
+	    0644)) >= 0)
+		close(fd);
+	for (;;)
+		pause();
+}
+
 int
 node_open(struct node *n, struct eccfg_ctx *ctx, const char *path)
 {
+	const char *pause_at = getenv("ECCFG_TEST_PAUSE_AT");
 	int fd, error;
 
 	memset(n, 0, sizeof(*n));
@@ -72,6 +95,10 @@ node_open(struct node *n, struct eccfg_ctx *ctx, const char *path)
 	    n->boot.reload_command : NULL;
 	n->apply.keep_snapshots = (int)n->boot.keep_snapshots;
 	n->apply.local = ECC_APPLY_LOCAL_CARRY;
+	if (pause_at && *pause_at) {
+		n->apply.hook = node_test_hook;
+		n->apply.hook_payload = (void *)pause_at;
+	}
 	/* Under the lock: the leftovers may be another eccfg's apply in
 	 * progress, not a crash's. */
 	if ((fd = node_lock(n)) < 0)
@@ -422,9 +449,13 @@ node_print_result(struct eccfg_ctx *ctx, const struct node *n,
 		eccfg_say(ctx, "kept local edit: %s\n", res->carried[i]);
 	switch (res->status) {
 	case ECC_APPLY_OK:
-		eccfg_say(ctx, "%s: applied revision %" PRId64 " (was %s%"
-		    PRId64 ").\n", n->boot.conf_dir, res->revision,
-		    res->previous < 0 ? "none, " : "r", res->previous);
+		if (res->previous >= 0)
+			eccfg_say(ctx, "%s: applied revision %" PRId64 " (was "
+			    "r%" PRId64 ").\n", n->boot.conf_dir,
+			    res->revision, res->previous);
+		else
+			eccfg_say(ctx, "%s: applied revision %" PRId64 ".\n",
+			    n->boot.conf_dir, res->revision);
 		break;
 	case ECC_APPLY_UNCHANGED:
 		eccfg_say(ctx, "%s: at revision %" PRId64 ".\n",

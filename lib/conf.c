@@ -626,7 +626,7 @@ ecc_option_format(const void *cfg, const struct ecc_option *opt)
 		s = *(char *const *)field;
 		return opt_quote_string(s ? s : "");
 	case ECC_OPT_BOOL:
-		return ecc_strdup(*(const int *)field ? "yes" : "no");
+		return ecc_strdup(*(const int *)field ? "true" : "false");
 	case ECC_OPT_INT:
 		return ecc_printf("%" PRId64, *(const int64_t *)field);
 	case ECC_OPT_SIZE:

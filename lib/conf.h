@@ -77,7 +77,7 @@ int ecc_options_set(void *cfg, const struct ecc_option *table,
     const char *key, const char *value, const char *origin);
 
 /* One option's current value as it is written after "key = " (sizes and
- * durations with their largest exact unit, booleans yes/no, strings
+ * durations with their largest exact unit, booleans true/false, strings
  * quoted when needed; a NULL string as "").  Malloc'd. */
 char *ecc_option_format(const void *cfg, const struct ecc_option *opt);
 

@@ -81,6 +81,9 @@ const struct ecc_option ecc_dconf_options[] = {
 	OPT(watch_max_wait, ECC_OPT_DURATION, "60s", 1, HOUR, NULL, 1,
 	    "Longest a watch request is held before it answers \"no change\" "
 	    "(1s..1h)."),
+	OPT(snapshot_rate, ECC_OPT_INT, "10000", 0, 10000000, NULL, 1,
+	    "Snapshots and deltas served per second (0: no limit); beyond, "
+	    "nodes get 429 with Retry-After and come back spread out."),
 	OPT(token_ttl, ECC_OPT_DURATION, "1h", 1, 30 * DAY, NULL, 1,
 	    "Lifetime of a bearer token issued at login (1s..30d)."),
 	OPT(login_failures, ECC_OPT_INT, "5", 1, 1000, NULL, 1,

@@ -14,7 +14,7 @@ import pytest
 
 SRC = Path(os.environ.get("ECC_SRCDIR", Path(__file__).resolve().parents[2]))
 BUILD = Path(os.environ["ECC_BUILDDIR"]) if "ECC_BUILDDIR" in os.environ else None
-PAGES = ["ecconfigd.8", "eccfg.1", "ecconfigd.conf.5"]
+PAGES = ["ecconfigd.8", "eccfg.1", "ecconfigd.conf.5", "cluster.boot.5"]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -70,3 +70,15 @@ def test_sample_config_lists_every_option(tmp_path):
     text = sample.read_text()
     missing = [n for n in names if not re.search(r"^#" + n + r" = ", text, re.M)]
     assert names and missing == [], "options missing from etc/ecconfigd.conf: %s" % missing
+
+
+def test_every_boot_option_is_documented():
+    """cluster.boot(5) documents every entry of lib/boot.c's option
+    table (the table the parser and `eccfg bootstrap` use)."""
+    table = (SRC / "lib" / "boot.c").read_text()
+    names = re.findall(r"^\tOPT\(([a-z_]+),", table, re.M)
+    assert len(names) >= 13, names
+    page = (SRC / "doc" / "cluster.boot.5").read_text()
+    missing = [n for n in names if not re.search(r"^\.BR " + re.escape(n) + r" ",
+                                                 page, re.M)]
+    assert missing == [], "options missing from cluster.boot(5): %s" % missing

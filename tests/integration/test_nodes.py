@@ -230,3 +230,42 @@ def test_nodes__foreign_ca_refused(manager, tmp_path):
     except (ssl.SSLError, ConnectionError, OSError):
         return          # refused during the handshake
     r.error("unauthorized", 401)
+
+
+def test_nodes__snapshot_pacing(manager_factory, tmp_path):
+    """Beyond snapshot_rate a second, snapshot requests get 429 with a
+    Retry-After of 1..3 s (a herd is spread out), counted in /metrics;
+    watches and manifests are not paced."""
+    m = manager_factory(conf={"snapshot_rate": "2"})
+    cert, key, _ = enroll_ok(m, tmp_path, "mta1")
+    statuses, retry = [], []
+    for _ in range(6):
+        r = node_request(m, cert, key, "GET", "/v1/views/default/snapshot")
+        statuses.append(r.status)
+        if r.status == 429:
+            retry.append(r.header("Retry-After"))
+            r.error("try_again", 429)
+    # The six requests fall in one or two seconds: at most 4 served.
+    assert statuses.count(200) <= 4 and statuses.count(429) >= 2, statuses
+    assert all(v in ("1", "2", "3") for v in retry), retry
+    node_request(m, cert, key, "GET", "/v1/views/default/manifest").ok(
+        "manifest")
+    node_request(m, cert, key, "GET",
+                 "/v1/views/default/watch?since=0&wait=0").ok("watch")
+    metrics = m.request("GET", "/metrics").body.decode()
+    paced = [line for line in metrics.splitlines()
+             if line.startswith("ecconfig_snapshots_paced_total ")]
+    assert paced and int(paced[0].split()[1]) == statuses.count(429), paced
+
+
+def test_nodes__watch_wait_zero(manager, tmp_path):
+    """wait=0 answers at once with the view's revision."""
+    cert, key, _ = enroll_ok(manager, tmp_path, "mta1")
+    head = manager.head()
+    body = node_request(manager, cert, key, "GET",
+                        f"/v1/views/default/watch?since={head}&wait=0"
+                        ).ok("watch")
+    assert body["changed"] is False and body["revision"] <= head
+    body = node_request(manager, cert, key, "GET",
+                        "/v1/views/default/watch?since=0&wait=0").ok("watch")
+    assert body["changed"] is True and body["revision"] >= 1

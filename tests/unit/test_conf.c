@@ -469,7 +469,7 @@ test_conf__dump_round_trip(void **state)
 	assert_string_equal(text,
 	    "name = x\n"
 	    "count = 3\n"
-	    "flag = yes\n"
+	    "flag = true\n"
 	    "size = 1k\n"
 	    "mode = safe\n"
 	    "wait = 90s\n"
@@ -484,7 +484,7 @@ test_conf__dump_round_trip(void **state)
 	assert_non_null(strstr(text, "name = \" a \\\"#\\\\ \"\n"));
 	assert_non_null(strstr(text, "size = 1025\n"));
 	assert_non_null(strstr(text, "wait = 2h\n"));
-	assert_non_null(strstr(text, "flag = no\n"));
+	assert_non_null(strstr(text, "flag = false\n"));
 	assert_int_equal(ecc_options_defaults(&d, topts), 0);
 	assert_int_equal(tparse(&d, text), 0);
 	assert_string_equal(d.name, c.name);
@@ -563,7 +563,7 @@ test_conf__dconf_table(void **state)
 		"check_timeout", "max_body", "max_header", "max_file_size",
 		"max_changes", "max_connections", "request_timeout",
 		"token_ttl", "login_failures", "login_window", "workers",
-		"watch_max_wait",
+		"watch_max_wait", "snapshot_rate",
 	};
 	static const char *const fixed[] = { "listen", "data_dir", "store",
 		"db_conninfo", "workers" };
