@@ -201,6 +201,9 @@ follow_run(struct eccfg_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (first != argc)
 		return eccfg_usage(ctx, "follow takes no operand");
+	/* A service's output goes to a pipe or a file: one line at a time,
+	 * as it happens. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* A watch is held for up to `wait` seconds: give it room. */
 	if (ctx->g.timeout < a.wait + 15)
 		ctx->g.timeout = (int)a.wait + 15;
