@@ -34,6 +34,7 @@
 
 #include "api.h"
 #include "cache.h"
+#include "cluster.h"
 #include "server.h"
 #include "worker.h"
 #include "writer.h"
@@ -62,6 +63,7 @@ struct daemon {
 	char *ready_path;
 	struct ecc_dconf cfg;
 	struct ecd_server srv;
+	struct ecd_cluster *cluster;  /* store = postgresql */
 	struct event *sig_hup, *sig_term, *sig_int;
 	struct event *expiry_ev, *drain_ev;
 	uint64_t drained_at_ms;       /* when the last job finished */
@@ -153,6 +155,21 @@ static char *
 repo_path_of(const struct ecc_dconf *cfg)
 {
 	return ecc_printf("%s/repo.git", cfg->data_dir);
+}
+
+/* This manager's name in the cluster: manager_name, else the host
+ * name.  Malloc'd. */
+static char *
+manager_name(const struct ecc_dconf *cfg)
+{
+	char host[256];
+
+	if (cfg->manager_name && *cfg->manager_name)
+		return ecc_strdup(cfg->manager_name);
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		return ecc_strdup("manager");
+	host[sizeof(host) - 1] = '\0';
+	return ecc_strdup(host);
 }
 
 static const char *
@@ -649,6 +666,7 @@ run(struct daemon *d)
 	SSL_CTX *ctx = NULL;
 	struct ecd_state *st = NULL;
 	char *repo_path = NULL, *tmp_dir = NULL, *name = NULL, *text = NULL;
+	char *mgr_name = NULL;
 	char secret[32], secret_hex[65];
 	int fd = -1, error = -1;
 
@@ -661,21 +679,31 @@ run(struct daemon *d)
 	    d->cfg.key_file, ca_or_null(&d->cfg))) < 0)
 		goto out;
 	repo_path = repo_path_of(&d->cfg);
-	error = ecc_repo_open(&repo, repo_path);
-	if (error == ECC_ENOTFOUND) {
-		error = ecc_error_set(ECC_ENOTFOUND, "no repository at %s: run "
-		    "eccfg init", repo_path);
-		goto out;
+	if (strcmp(d->cfg.store, "postgresql") == 0) {
+		/* The shared log fills or extends the repository first. */
+		mgr_name = manager_name(&d->cfg);
+		if ((error = ecd_cluster_prepare(&d->cluster, &d->cfg,
+		    repo_path, &repo, mgr_name)) < 0 ||
+		    (error = ecc_store_pg_open(&store, d->cfg.db_conninfo)) < 0)
+			goto out;
+	} else {
+		error = ecc_repo_open(&repo, repo_path);
+		if (error == ECC_ENOTFOUND) {
+			error = ecc_error_set(ECC_ENOTFOUND, "no repository at "
+			    "%s: run eccfg init", repo_path);
+			goto out;
+		}
+		if (error < 0)
+			goto out;
+		if (ecc_repo_head(repo) < 0) {
+			error = ecc_error_set(ECC_EINVALID, "%s holds no "
+			    "revision (a cluster manager's repository?): run "
+			    "eccfg init, or set store = postgresql", repo_path);
+			goto out;
+		}
+		if ((error = ecc_store_file_open(&store, d->cfg.data_dir)) < 0)
+			goto out;
 	}
-	if (error < 0)
-		goto out;
-	if (strcmp(d->cfg.store, "file") != 0) {
-		error = ecc_error_set(ECC_EINVALID, "store = %s is not supported "
-		    "by this version; use store = file", d->cfg.store);
-		goto out;
-	}
-	if ((error = ecc_store_file_open(&store, d->cfg.data_dir)) < 0)
-		goto out;
 	if (d->opt.check_only) {
 		printf("configuration OK\n");
 		error = 0;
@@ -738,6 +766,9 @@ run(struct daemon *d)
 	ctx = NULL;
 	if (error < 0)
 		goto out;
+	if (d->cluster && (error = ecd_cluster_start(d->cluster, srv,
+	    name)) < 0)
+		goto out;
 
 	d->sig_hup = evsignal_new(srv->base, SIGHUP, signal_cb, d);
 	d->sig_term = evsignal_new(srv->base, SIGTERM, signal_cb, d);
@@ -781,10 +812,13 @@ out:
 		fprintf(stderr, PROG ": %s\n", ecc_error_last());
 	if (error < 0 && srv->base)
 		ecc_log_err("main", "%s", ecc_error_last());
+	ecd_cluster_stop(d->cluster);
 	if (srv->pool) {
 		ecd_pool_free(srv->pool);
 		srv->pool = NULL;
 	}
+	ecd_cluster_free(d->cluster);
+	d->cluster = NULL;
 	if (d->sig_hup)
 		event_free(d->sig_hup);
 	if (d->sig_term)
@@ -809,6 +843,7 @@ out:
 	ecc_repo_free(repo);
 	ecc_store_free(store);
 	free(repo_path);
+	free(mgr_name);
 	free(tmp_dir);
 	free(name);
 	free(text);

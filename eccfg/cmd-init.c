@@ -1,9 +1,13 @@
 /*
- * cmd-init.c - `eccfg init`: create a standalone manager's data
- * directory: the repository (r0, then r1 holding the seeded layout), the
- * cluster CA and the server certificate, the admin and service accounts,
- * and ecconfigd.conf.  Nothing that exists is overwritten; whatever this
- * command created is removed again if it fails halfway.
+ * cmd-init.c - `eccfg init`: create a manager's data directory: the
+ * repository (r0, then r1 holding the seeded layout), the cluster CA and
+ * the server certificate, the admin and service accounts, and
+ * ecconfigd.conf.  With --store postgresql the accounts go to the
+ * cluster database and r0 and r1 are published to its shared log; with
+ * --join a further manager is made from the database (its repository is
+ * filled from the log) and a copy of the cluster CA.  Nothing that exists
+ * is overwritten; whatever this command created in the data directory is
+ * removed again if it fails halfway.
  */
 #include "config.h"
 
@@ -38,6 +42,11 @@ enum {
 	OPT_ADMIN_PASSWORD_FILE,
 	OPT_SERVICE_PASSWORD_FILE,
 	OPT_STORE,
+	OPT_DB_CONNINFO,
+	OPT_JOIN,
+	OPT_CA_CERT,
+	OPT_CA_KEY,
+	OPT_MANAGER_NAME,
 };
 
 static const struct eccfg_opt init_opts[] = {
@@ -61,8 +70,21 @@ static const struct eccfg_opt init_opts[] = {
 	{ "service-password-file", 1, 0, OPT_SERVICE_PASSWORD_FILE, "FILE",
 	  "the service password (else $ECCFG_SERVICE_PASSWORD, else "
 	  "prompted)" },
-	{ "store", 1, 0, OPT_STORE, "file",
-	  "where accounts live (only \"file\" for a standalone manager)" },
+	{ "store", 1, 0, OPT_STORE, "STORE",
+	  "file (a standalone manager, the default) or postgresql (a "
+	  "cluster of managers sharing --db-conninfo)" },
+	{ "db-conninfo", 1, 0, OPT_DB_CONNINFO, "CONNINFO",
+	  "the cluster database (libpq string or URI), with --store "
+	  "postgresql or --join" },
+	{ "join", 0, 0, OPT_JOIN, NULL,
+	  "add a manager to the cluster in --db-conninfo (needs --ca-cert "
+	  "and --ca-key copied from a manager)" },
+	{ "ca-cert", 1, 0, OPT_CA_CERT, "FILE",
+	  "--join: the cluster CA certificate (DATA_DIR/ca.pem of a manager)" },
+	{ "ca-key", 1, 0, OPT_CA_KEY, "FILE",
+	  "--join: the cluster CA key (DATA_DIR/ca.key of a manager)" },
+	{ "manager-name", 1, 0, OPT_MANAGER_NAME, "NAME",
+	  "this manager's name among the managers (default: --hostname)" },
 	{ NULL, 0, 0, 0, NULL, NULL },
 };
 
@@ -75,6 +97,12 @@ struct init_opts {
 	const char *admin_password_file;
 	const char *service_password_file;
 	const char *store;
+	int subcluster_given;
+	const char *db_conninfo;
+	int join;
+	const char *ca_cert;
+	const char *ca_key;
+	const char *manager_name;
 	const char **sans;
 	size_t nsans;
 	const char **nodes;
@@ -108,13 +136,19 @@ init_on_opt(int id, const char *arg, void *payload)
 	case OPT_DATA_DIR: o->data_dir = arg; break;
 	case OPT_HOSTNAME: o->hostname = arg; break;
 	case OPT_SAN: return init_push(&o->sans, &o->nsans, arg, "--san");
-	case OPT_SUBCLUSTER: o->subcluster = arg; break;
+	case OPT_SUBCLUSTER: o->subcluster = arg; o->subcluster_given = 1;
+		break;
 	case OPT_NODE: return init_push(&o->nodes, &o->nnodes, arg, "--node");
 	case OPT_CLUSTER_NAME: o->cluster_name = arg; break;
 	case OPT_LISTEN: o->listen = arg; break;
 	case OPT_ADMIN_PASSWORD_FILE: o->admin_password_file = arg; break;
 	case OPT_SERVICE_PASSWORD_FILE: o->service_password_file = arg; break;
 	case OPT_STORE: o->store = arg; break;
+	case OPT_DB_CONNINFO: o->db_conninfo = arg; break;
+	case OPT_JOIN: o->join = 1; break;
+	case OPT_CA_CERT: o->ca_cert = arg; break;
+	case OPT_CA_KEY: o->ca_key = arg; break;
+	case OPT_MANAGER_NAME: o->manager_name = arg; break;
 	default: return ecc_error_set(ECC_EINVALID, "unknown option");
 	}
 	return 0;
@@ -464,20 +498,24 @@ init_add_user(ecc_store *st, const char *name, enum ecc_role role,
 	u.role = role;
 	u.created = u.changed = (int64_t)time(NULL);
 	error = ecc_store_user_add(st, &u);
+	/* The cluster database holds no revision yet (checked first), so an
+	 * account left by an earlier attempt is replaced. */
+	if (error == ECC_EEXISTS && strcmp(st->ops->name, "postgresql") == 0)
+		error = ecc_store_user_update(st, &u);
 	free(u.hash);
 	return error;
 }
 
 static int
 init_write_dconf(const char *dir, const char *conf_path,
-    const struct init_opts *o, char **listen_out)
+    const struct init_opts *o, const char *manager, char **listen_out)
 {
 	struct ecc_dconf cfg, check;
 	char *text = NULL, *v = NULL;
 	int error = -1;
 	struct {
 		const char *key, *value, *origin;
-	} set[8];
+	} set[10];
 	size_t i, n = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -493,6 +531,15 @@ init_write_dconf(const char *dir, const char *conf_path,
 	}
 	set[n].key = "store"; set[n].value = o->store;
 	set[n++].origin = "--store";
+	if (o->db_conninfo) {
+		set[n].key = "db_conninfo"; set[n].value = o->db_conninfo;
+		set[n++].origin = "--db-conninfo";
+	}
+	if (o->db_conninfo) {
+		set[n].key = "manager_name"; set[n].value = o->manager_name ?
+		    o->manager_name : manager;
+		set[n++].origin = "--manager-name";
+	}
 	set[n].key = "log_target"; set[n].value = "syslog";
 	set[n++].origin = "eccfg init";
 	for (i = 0; i < n; i++)
@@ -616,6 +663,100 @@ init_undo(const char *dir, int dir_existed, mode_t dir_mode)
 	}
 }
 
+/* The cluster database: reachable, its schema current, and holding a
+ * cluster (join) or none yet (a new cluster). */
+static int
+init_db_check(PGconn **out, const struct init_opts *o)
+{
+	int64_t head;
+	int error;
+
+	if ((error = ecc_pglog_connect(out, o->db_conninfo)) < 0 ||
+	    (error = ecc_pglog_migrate(*out)) < 0 ||
+	    (error = ecc_pglog_head(&head, *out)) < 0)
+		return error;
+	if (o->join && head < 1)
+		return ecc_error_set(ECC_ENOTFOUND, "the database holds no "
+		    "cluster yet: create it on the first manager with eccfg "
+		    "init --store postgresql");
+	if (!o->join && head >= 0)
+		return ecc_error_set(ECC_EEXISTS, "the database already holds a "
+		    "cluster (head r%lld): add this manager with eccfg init "
+		    "--join", (long long)head);
+	return 0;
+}
+
+static int
+init_publish_cb(ecc_repo *repo, const struct ecc_publish *p, void *payload)
+{
+	const char *const *arg = payload;
+
+	(void)repo;
+	return ecc_pglog_publish((PGconn *)(void *)arg[0], p, arg[1]);
+}
+
+/* Publish r0 and r1 of a new cluster. */
+static int
+init_publish(PGconn *conn, const char *repo_path, const char *name)
+{
+	ecc_repo *repo = NULL;
+	const void *arg[2] = { conn, name };
+	int64_t rev;
+	int error;
+
+	if ((error = ecc_repo_open(&repo, repo_path)) < 0)
+		return error;
+	for (rev = 0; rev <= ecc_repo_head(repo) && error == 0; rev++)
+		error = ecc_repo_publish_existing(repo, rev, init_publish_cb,
+		    (void *)arg);
+	ecc_repo_free(repo);
+	return error;
+}
+
+/* --join: an empty repository filled from the log. */
+static int
+init_fill_repo(int64_t *head, PGconn *conn, const char *repo_path)
+{
+	ecc_repo *repo = NULL;
+	int error;
+
+	if ((error = ecc_repo_init_empty(repo_path)) < 0 ||
+	    (error = ecc_repo_open(&repo, repo_path)) < 0 ||
+	    (error = ecc_pglog_catch_up(NULL, conn, repo)) < 0)
+		goto out;
+	*head = ecc_repo_head(repo);
+out:
+	ecc_repo_free(repo);
+	return error;
+}
+
+/* --join: the cluster CA, copied in. */
+static int
+init_copy_ca(const struct init_opts *o, const char *ca, const char *ca_key)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int error;
+
+	if ((error = ecc_file_read(&buf, &len, o->ca_cert, 1 << 20)) < 0 ||
+	    (error = ecc_file_write_atomic(ca, buf, len, 0644)) < 0)
+		goto out;
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	buf = NULL;
+	if ((error = ecc_file_read(&buf, &len, o->ca_key, 1 << 20)) < 0 ||
+	    (error = ecc_file_write_atomic(ca_key, buf, len, 0600)) < 0)
+		goto out;
+	/* The pair must belong together and be valid. */
+	error = ecc_pki_check_pair(ca, ca_key);
+out:
+	if (buf) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+	}
+	return error;
+}
+
 static int
 init_run(struct eccfg_ctx *ctx, int argc, char **argv)
 {
@@ -631,6 +772,8 @@ init_run(struct eccfg_ctx *ctx, int argc, char **argv)
 	size_t nnodes = 0, nsans = 0, i, j;
 	int first, error = -1, dir_existed = 0, started = 0, rc;
 	mode_t dir_mode = 0700;
+	PGconn *conn = NULL;
+	int64_t head = -1;
 
 	memset(&o, 0, sizeof(o));
 	o.subcluster = "default";
@@ -650,9 +793,33 @@ init_run(struct eccfg_ctx *ctx, int argc, char **argv)
 		rc = eccfg_usage(ctx, "--data-dir DIR is required");
 		goto done;
 	}
-	if (strcmp(o.store, "file") != 0) {
-		rc = eccfg_usage(ctx, "--store: '%s' is not supported here; a "
-		    "standalone manager uses --store file", o.store);
+	if (o.join)
+		o.store = "postgresql";
+	if (strcmp(o.store, "file") != 0 && strcmp(o.store, "postgresql") != 0) {
+		rc = eccfg_usage(ctx, "--store: '%s' is not a store (file or "
+		    "postgresql)", o.store);
+		goto done;
+	}
+	if (strcmp(o.store, "postgresql") == 0 && !o.db_conninfo) {
+		rc = eccfg_usage(ctx, "--store postgresql and --join need "
+		    "--db-conninfo CONNINFO (the cluster database)");
+		goto done;
+	}
+	if (strcmp(o.store, "file") == 0 && o.db_conninfo) {
+		rc = eccfg_usage(ctx, "--db-conninfo goes with --store "
+		    "postgresql or --join");
+		goto done;
+	}
+	if (o.join != (o.ca_cert != NULL) || o.join != (o.ca_key != NULL)) {
+		rc = eccfg_usage(ctx, o.join ? "--join needs --ca-cert FILE and "
+		    "--ca-key FILE (ca.pem and ca.key of a manager's data "
+		    "directory)" : "--ca-cert and --ca-key go with --join");
+		goto done;
+	}
+	if (o.join && (o.nnodes || o.subcluster_given || o.cluster_name)) {
+		rc = eccfg_usage(ctx, "--join takes the topology from the "
+		    "cluster: --subcluster, --node and --cluster-name do not "
+		    "apply");
 		goto done;
 	}
 	if (o.listen && !init_listen_is_valid(o.listen)) {
@@ -716,11 +883,14 @@ init_run(struct eccfg_ctx *ctx, int argc, char **argv)
 	if ((error = init_check_free(o.data_dir, &dir_existed,
 	    &dir_mode)) < 0)
 		goto fail;
-	if ((error = init_password(&admin_pw, o.admin_password_file,
-	    "ECCFG_ADMIN_PASSWORD", "admin", "--admin-password-file")) < 0 ||
+	if (o.db_conninfo && (error = init_db_check(&conn, &o)) < 0)
+		goto fail;
+	if (!o.join && ((error = init_password(&admin_pw,
+	    o.admin_password_file, "ECCFG_ADMIN_PASSWORD", "admin",
+	    "--admin-password-file")) < 0 ||
 	    (error = init_password(&service_pw, o.service_password_file,
 	    "ECCFG_SERVICE_PASSWORD", "service",
-	    "--service-password-file")) < 0)
+	    "--service-password-file")) < 0))
 		goto fail;
 
 	started = 1;
@@ -756,28 +926,56 @@ init_run(struct eccfg_ctx *ctx, int argc, char **argv)
 	conf_path = ecc_printf("%s/ecconfigd.conf", dir);
 	cn = ecc_printf("ecconfig cluster CA %s", cluster);
 
-	if ((error = ecc_repo_init(repo_path)) < 0 ||
-	    (error = ecc_pki_create_ca(ca, ca_key, cn, INIT_CA_DAYS)) < 0 ||
-	    (error = ecc_pki_issue_server(ca, ca_key, cert, key, hostname,
+	if (o.join) {
+		if ((error = init_fill_repo(&head, conn, repo_path)) < 0 ||
+		    (error = init_copy_ca(&o, ca, ca_key)) < 0)
+			goto fail;
+	} else if ((error = ecc_repo_init(repo_path)) < 0 ||
+	    (error = ecc_pki_create_ca(ca, ca_key, cn, INIT_CA_DAYS)) < 0) {
+		goto fail;
+	}
+	if ((error = ecc_pki_issue_server(ca, ca_key, cert, key, hostname,
 	    sans, nsans, INIT_SERVER_DAYS)) < 0)
 		goto fail;
-	if ((error = ecc_store_file_open(&st, dir)) < 0 ||
-	    (error = init_add_user(st, "admin", ECC_ROLE_ADMIN,
-	    admin_pw)) < 0 ||
-	    (error = init_add_user(st, "service", ECC_ROLE_SERVICE,
-	    service_pw)) < 0)
-		goto fail;
+	if (!o.join) {
+		if ((error = conn ? ecc_store_pg_open(&st, o.db_conninfo) :
+		    ecc_store_file_open(&st, dir)) < 0 ||
+		    (error = init_add_user(st, "admin", ECC_ROLE_ADMIN,
+		    admin_pw)) < 0 ||
+		    (error = init_add_user(st, "service", ECC_ROLE_SERVICE,
+		    service_pw)) < 0)
+			goto fail;
+	}
 	if (mkdir(tmp, 0700) < 0) {
 		error = ecc_error_set_errno(ECC_ERROR, "cannot create %s", tmp);
 		goto fail;
 	}
-	if ((error = init_write_dconf(dir, conf_path, &o, &listen)) < 0 ||
-	    (error = init_commit_r1(repo_path, &o, cluster, hostname, nodes,
-	    nnodes)) < 0 ||
+	if ((error = init_write_dconf(dir, conf_path, &o, hostname,
+	    &listen)) < 0 ||
+	    (!o.join && (error = init_commit_r1(repo_path, &o, cluster,
+	    hostname, nodes, nnodes)) < 0) ||
 	    (error = ecc_pki_fingerprint_file(fp, ca)) < 0)
+		goto fail;
+	/* Last: once r0 and r1 are in the shared log, the cluster exists. */
+	if (conn && !o.join && (error = init_publish(conn, repo_path,
+	    o.manager_name ? o.manager_name : hostname)) < 0)
 		goto fail;
 	if ((error = ecc_fsync_dir(dir)) < 0)
 		goto fail;
+	if (o.join) {
+		server = init_server_name(hostname, listen);
+		eccfg_say(ctx, "Joined the cluster as manager %s in %s\n"
+		    "  repository     %s (revision %lld, from the shared log)\n"
+		    "  configuration  %s\n"
+		    "  cluster CA     %s (certificate for %s: %s)\n\n",
+		    o.manager_name ? o.manager_name : hostname, dir, repo_path,
+		    (long long)head, conf_path, ca, hostname, cert);
+		printf("CA fingerprint (SHA-256): %s\n", fp);
+		eccfg_say(ctx, "\nStart it with: ecconfigd -c %s\n", conf_path);
+		error = 0;
+		rc = ECCFG_EXIT_OK;
+		goto done;
+	}
 
 	server = init_server_name(hostname, listen);
 	eccfg_say(ctx, "Initialized an ecconfig manager in %s\n"
@@ -808,6 +1006,8 @@ fail:
 	rc = eccfg_report(ctx);
 done:
 	(void)error;
+	if (conn)
+		PQfinish(conn);
 	ecc_store_free(st);
 	init_free_secret(admin_pw);
 	init_free_secret(service_pw);
@@ -839,7 +1039,9 @@ const struct eccfg_cmd eccfg_cmd_init = {
 	.usage = "--data-dir DIR [--hostname NAME] [--san NAME]... "
 	    "[--subcluster NAME] [--node NAME]... [--cluster-name NAME] "
 	    "[--listen ADDR:PORT] [--admin-password-file F] "
-	    "[--service-password-file F] [--store file]",
+	    "[--service-password-file F] [--store file|postgresql "
+	    "--db-conninfo C] | --join --db-conninfo C --ca-cert F --ca-key F "
+	    "--data-dir DIR [--hostname NAME]",
 	.opts = init_opts,
 	.json_ok = 0,
 	.run = init_run,

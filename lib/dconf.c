@@ -45,6 +45,9 @@ const struct ecc_option ecc_dconf_options[] = {
 	    "(shared)."),
 	OPT(db_conninfo, ECC_OPT_STRING, "", 0, 0, NULL, 0,
 	    "libpq connection string, required when store = postgresql."),
+	OPT(manager_name, ECC_OPT_STRING, "", 0, 0, NULL, 0,
+	    "This manager's name among the cluster's managers; empty means "
+	    "the host name."),
 	OPT(workers, ECC_OPT_INT, "2", 1, 16, NULL, 0,
 	    "Reader threads building snapshots and answering reads (1..16)."),
 	OPT(cert_file, ECC_OPT_STRING, "", 0, 0, NULL, 1,

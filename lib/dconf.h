@@ -38,6 +38,7 @@ struct ecc_dconf {
 	int64_t workers;        /* reader threads */
 	int64_t watch_max_wait; /* seconds a watch may be held */
 	int64_t snapshot_rate;  /* snapshots/deltas per second, 0: any */
+	char *manager_name;     /* empty: the host name */
 };
 
 extern const struct ecc_option ecc_dconf_options[];

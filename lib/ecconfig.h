@@ -26,6 +26,8 @@
 #include "boot.h"
 #include "apply.h"
 #include "backoff.h"
+#include "pg.h"
+#include "pglog.h"
 
 #define ECC_DEFAULT_PORT 2027
 

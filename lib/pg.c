@@ -15,6 +15,7 @@
 #include "error.h"
 #include "log.h"
 #include "pg.h"
+#include "pglog.h"
 #include "util.h"
 
 #define PG_RETRY_BASE_MS 200
@@ -390,6 +391,7 @@ pg_connect_start(struct ecc_pg *pg)
 		pg_down(pg, "out of memory");
 		return;
 	}
+	ecc_pglog_quiet(pg->conn);
 	if (PQstatus(pg->conn) == CONNECTION_BAD ||
 	    PQsetnonblocking(pg->conn, 1) != 0) {
 		pg_down(pg, PQerrorMessage(pg->conn));

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -53,6 +54,8 @@ struct repo_lc_cache {
 struct ecc_repo {
 	git_repository *git;
 	char *path;
+	ecc_repo_publish_cb publish;  /* cluster mode: see repo.h */
+	void *publish_payload;
 	git_oid *revs;               /* revs[N] is the commit of revision N */
 	size_t nrevs, caprevs;
 	struct repo_lc_cache *caches; /* most recently created first */
@@ -292,6 +295,8 @@ ecc_repo_refresh(ecc_repo *repo)
 	git_oid *v = NULL;
 	size_t n = 0, i;
 
+	if (repo->nrevs == 0 && git_repository_head_unborn(repo->git) == 1)
+		return 0;              /* no r0 yet: filled by ecc_repo_import */
 	if ((error = repo_branch_tip(&tip, repo)) < 0)
 		return error;
 	if (repo->nrevs > 0 &&
@@ -361,6 +366,31 @@ out:
 	git_treebuilder_free(tb);
 	git_repository_free(git);
 	return error;
+}
+
+int
+ecc_repo_init_empty(const char *path)
+{
+	git_repository *git = NULL;
+	git_repository_init_options opts;
+	int error, rc;
+
+	if ((error = repo_lib_init()) < 0)
+		return error;
+	git_repository_init_options_init(&opts,
+	    GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+	opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
+	    GIT_REPOSITORY_INIT_NO_REINIT;
+	opts.initial_head = "main";
+	rc = git_repository_init_ext(&git, path, &opts);
+	git_repository_free(git);
+	if (rc == GIT_EEXISTS)
+		return ecc_error_set(ECC_EEXISTS, "%s: a repository already "
+		    "exists", path);
+	if (rc < 0)
+		return ecc_error_set_git(ECC_ERROR, path);
+	ecc_log_info(REPO_AREA, "created empty repository %s", path);
+	return 0;
 }
 
 int
@@ -731,6 +761,190 @@ repo_tree_update(git_tree **out, ecc_repo *repo, git_tree *base,
 	return 0;
 }
 
+/* The objects `commit` adds to `parent` (all of it when parent is NULL)
+ * as a pack, in *out. */
+static int
+repo_pack(git_buf *out, ecc_repo *repo, const git_oid *commit,
+    const git_oid *parent)
+{
+	git_packbuilder *pb = NULL;
+	git_revwalk *walk = NULL;
+	int error = 0;
+
+	if (git_packbuilder_new(&pb, repo->git) < 0 ||
+	    git_revwalk_new(&walk, repo->git) < 0 ||
+	    git_revwalk_push(walk, commit) < 0 ||
+	    (parent && git_revwalk_hide(walk, parent) < 0) ||
+	    git_packbuilder_insert_walk(pb, walk) < 0 ||
+	    git_packbuilder_write_buf(out, pb) < 0)
+		error = ecc_error_set_git(ECC_ERROR, "cannot pack the commit");
+	git_revwalk_free(walk);
+	git_packbuilder_free(pb);
+	return error;
+}
+
+/* Hand revision `rev` (commit `id` on `parent`) to the publish hook. */
+static int
+repo_publish(ecc_repo *repo, const git_oid *id, const git_oid *parent,
+    int64_t rev, const char *author, const char *message)
+{
+	struct ecc_publish p;
+	git_commit *c = NULL;
+	git_buf pack = { NULL, 0, 0 };
+	char hex[ECC_OID_HEX_LEN], phex[ECC_OID_HEX_LEN];
+	int error;
+
+	if ((error = repo_pack(&pack, repo, id, parent)) < 0)
+		goto out;
+	if (git_commit_lookup(&c, repo->git, id) < 0) {
+		error = ecc_error_set_git(ECC_ERROR, "the new commit");
+		goto out;
+	}
+	git_oid_tostr(hex, sizeof(hex), id);
+	if (parent)
+		git_oid_tostr(phex, sizeof(phex), parent);
+	memset(&p, 0, sizeof(p));
+	p.revision = rev;
+	p.commit = hex;
+	p.parent = parent ? phex : NULL;
+	p.author = author && *author ? author : "unknown";
+	p.message = message ? message : "";
+	p.time = (int64_t)git_commit_time(c);
+	p.pack = pack.ptr;
+	p.pack_len = pack.size;
+	error = repo->publish(repo, &p, repo->publish_payload);
+	if (error > 0)
+		error = ECC_ERROR;
+out:
+	git_commit_free(c);
+	git_buf_dispose(&pack);
+	return error;
+}
+
+void
+ecc_repo_set_publish(ecc_repo *repo, ecc_repo_publish_cb cb, void *payload)
+{
+	repo->publish = cb;
+	repo->publish_payload = payload;
+}
+
+int
+ecc_repo_publish_existing(ecc_repo *repo, int64_t rev,
+    ecc_repo_publish_cb cb, void *payload)
+{
+	git_commit *c = NULL;
+	ecc_repo_publish_cb saved = repo->publish;
+	void *saved_payload = repo->publish_payload;
+	int error;
+
+	if ((error = repo_rev_check(repo, rev)) < 0)
+		return error;
+	if (git_commit_lookup(&c, repo->git, &repo->revs[rev]) < 0)
+		return ecc_error_set_git(ECC_ERROR, "revision commit");
+	repo->publish = cb;
+	repo->publish_payload = payload;
+	error = repo_publish(repo, &repo->revs[rev], rev > 0 ?
+	    &repo->revs[rev - 1] : NULL, rev, git_commit_author(c)->name,
+	    git_commit_message(c));
+	repo->publish = saved;
+	repo->publish_payload = saved_payload;
+	git_commit_free(c);
+	return error;
+}
+
+int
+ecc_repo_import(ecc_repo *repo, int64_t rev, const char *commit_hex,
+    const void *pack, size_t len)
+{
+	git_odb *odb = NULL;
+	git_odb_writepack *wp = NULL;
+	git_indexer_progress stats;
+	git_commit *c = NULL;
+	git_reference *ref = NULL;
+	git_oid id, empty;
+	int64_t head;
+	int error = 0, rc;
+
+	if ((error = ecc_repo_refresh(repo)) < 0)
+		return error;
+	head = ecc_repo_head(repo);
+	if (rev < 0)
+		return ecc_error_set(ECC_EINVALID, "%s: cannot import r%" PRId64,
+		    repo->path, rev);
+	if (strlen(commit_hex) != ECC_OID_HEX_LEN - 1 ||
+	    git_oid_fromstr(&id, commit_hex) < 0)
+		return ecc_error_set(ECC_EINVALID, "r%" PRId64 ": '%.64s' is "
+		    "not a commit id", rev, commit_hex);
+	if (rev <= head) {
+		/* Already here (published by us, or imported before). */
+		if (!git_oid_equal(&repo->revs[rev], &id))
+			return ecc_error_set(ECC_EINVALID, "%s: r%" PRId64 " is "
+			    "%s in the shared log but another commit here: the "
+			    "repository diverged", repo->path, rev, commit_hex);
+		return 0;
+	}
+	if (rev != head + 1)
+		return ecc_error_set(ECC_EINVALID, "%s: cannot import r%" PRId64
+		    " on r%" PRId64, repo->path, rev, head);
+	memset(&stats, 0, sizeof(stats));
+	if (len > 0 && (git_repository_odb(&odb, repo->git) < 0 ||
+	    git_odb_write_pack(&wp, odb, NULL, NULL) < 0 ||
+	    wp->append(wp, pack, len, &stats) < 0 ||
+	    wp->commit(wp, &stats) < 0)) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "r%" PRId64 ": the pack does not "
+		    "index", rev);
+		error = ecc_error_set_git(ECC_EINVALID, what);
+		goto out;
+	}
+	if (git_commit_lookup(&c, repo->git, &id) < 0) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "r%" PRId64 ": commit %.40s is "
+		    "not in its pack", rev, commit_hex);
+		error = ecc_error_set_git(ECC_EINVALID, what);
+		goto out;
+	}
+	if (rev == 0) {
+		if ((error = repo_empty_tree_id(&empty)) < 0)
+			goto out;
+		if (git_commit_parentcount(c) != 0 ||
+		    !git_oid_equal(git_commit_tree_id(c), &empty)) {
+			error = ecc_error_set(ECC_EINVALID, "r0 %s is not a root "
+			    "commit of the empty tree", commit_hex);
+			goto out;
+		}
+		rc = git_reference_create(&ref, repo->git, ECC_REPO_BRANCH, &id,
+		    0, "r0");
+	} else {
+		if (git_commit_parentcount(c) != 1 ||
+		    !git_oid_equal(git_commit_parent_id(c, 0),
+		    &repo->revs[head])) {
+			error = ecc_error_set(ECC_EINVALID, "r%" PRId64 " %s does "
+			    "not follow r%" PRId64 " here", rev, commit_hex,
+			    head);
+			goto out;
+		}
+		rc = git_reference_create_matching(&ref, repo->git,
+		    ECC_REPO_BRANCH, &id, 1, &repo->revs[head], "import");
+	}
+	if (rc < 0) {
+		error = ecc_error_set_git(rc == GIT_EMODIFIED ||
+		    rc == GIT_EEXISTS ? ECC_ECONFLICT : ECC_ERROR,
+		    ECC_REPO_BRANCH);
+		goto out;
+	}
+	repo_index_push(repo, &id);
+out:
+	if (wp)
+		wp->free(wp);
+	git_odb_free(odb);
+	git_commit_free(c);
+	git_reference_free(ref);
+	return error;
+}
+
 int
 ecc_repo_commit(struct ecc_commit_result *out, ecc_repo *repo,
     const struct ecc_changeset *cs, ecc_repo_validate_cb validate,
@@ -887,6 +1101,9 @@ ecc_repo_commit(struct ecc_commit_result *out, ecc_repo *repo,
 		error = ecc_error_set_git(ECC_ERROR, "cannot write the commit");
 		goto out;
 	}
+	if (repo->publish && (error = repo_publish(repo, &commit_id,
+	    &old_tip, head + 1, cs->author, cs->message)) < 0)
+		goto out;
 	rc = git_reference_create_matching(&ref, repo->git, ECC_REPO_BRANCH,
 	    &commit_id, 1, &old_tip, cs->message ? cs->message : "commit");
 	if (rc == GIT_EMODIFIED || rc == GIT_ELOCKED) {

@@ -101,6 +101,48 @@ void ecc_pathchange_array_free(struct ecc_pathchange *v, size_t n);
 typedef int (*ecc_repo_validate_cb)(ecc_repo *repo, const char *tree_id,
     const struct ecc_changeset *cs, char **output, void *payload);
 
+/* Cluster mode: what a new revision adds, handed to the publish hook
+ * after its objects are written and before the branch moves. */
+struct ecc_publish {
+	int64_t revision;
+	const char *commit;           /* 40 hex */
+	const char *parent;           /* NULL for r0 */
+	const char *author;
+	const char *message;
+	int64_t time;                 /* commit time, epoch seconds */
+	const void *pack;             /* git pack of the new objects only */
+	size_t pack_len;
+};
+
+/* Publish `p` to the shared log.  0: the branch moves to it.  A negative
+ * code aborts the commit with that code; ECC_ECONFLICT means another
+ * manager took that revision number: the hook should have imported what
+ * it missed (ecc_repo_import) so that the caller can retry. */
+typedef int (*ecc_repo_publish_cb)(ecc_repo *repo,
+    const struct ecc_publish *p, void *payload);
+
+/* Install (or, with NULL, remove) the publish hook of this handle. */
+void ecc_repo_set_publish(ecc_repo *repo, ecc_repo_publish_cb cb,
+    void *payload);
+
+/* Call `cb` for revision `rev` as it is (to publish r0 and r1 of a new
+ * cluster). */
+int ecc_repo_publish_existing(ecc_repo *repo, int64_t rev,
+    ecc_repo_publish_cb cb, void *payload);
+
+/* Add revision `rev` from the shared log: index `pack` into the object
+ * database, check that `commit_hex` is in it and follows the head (r0: a
+ * root commit of the empty tree), and move the branch, durably.  A
+ * revision already present with that commit is fine (0); a different
+ * commit, or a gap, is ECC_EINVALID. */
+int ecc_repo_import(ecc_repo *repo, int64_t rev, const char *commit_hex,
+    const void *pack, size_t len);
+
+/* A bare repository with no revision at all (a manager joining a
+ * cluster fills it with ecc_repo_import, r0 first).  ecc_repo_open
+ * accepts it, with ecc_repo_head() = -1. */
+int ecc_repo_init_empty(const char *path);
+
 /* Create a bare repository at `path` holding r0 (the empty tree).
  * ECC_EEXISTS if a repository is already there. */
 int ecc_repo_init(const char *path);

@@ -66,6 +66,13 @@ struct ecc_store {
  * "serial":"hex","enrolled":...}]}).  A missing file is an empty store. */
 int ecc_store_file_open(ecc_store **out, const char *data_dir);
 
+/* The postgresql store keeps the same records in the cluster database
+ * (tables ecc_users and ecc_nodes, pglog.h), shared by every manager;
+ * `conninfo` is a libpq connection string.  The schema must exist
+ * (ecc_pglog_migrate).  ECC_EUNAVAIL when the database cannot be
+ * reached; a lost connection is re-established by the next call. */
+int ecc_store_pg_open(ecc_store **out, const char *conninfo);
+
 /* Dispatch helpers.  user_get: ECC_ENOTFOUND.  user_add: ECC_EEXISTS.
  * user_update/remove: ECC_ENOTFOUND.  Removing the last admin is
  * ECC_EFORBIDDEN. */

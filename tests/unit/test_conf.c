@@ -563,10 +563,10 @@ test_conf__dconf_table(void **state)
 		"check_timeout", "max_body", "max_header", "max_file_size",
 		"max_changes", "max_connections", "request_timeout",
 		"token_ttl", "login_failures", "login_window", "workers",
-		"watch_max_wait", "snapshot_rate",
+		"watch_max_wait", "snapshot_rate", "manager_name",
 	};
 	static const char *const fixed[] = { "listen", "data_dir", "store",
-		"db_conninfo", "workers" };
+		"db_conninfo", "workers", "manager_name" };
 	const struct ecc_option *o, *p;
 	size_t i, n = 0;
 	int found;
@@ -751,7 +751,7 @@ test_conf__dconf_render(void **state)
 	text = ecc_dconf_render(&c);
 	assert_int_equal(strncmp(text, "# ecconfigd.conf", 16), 0);
 	assert_non_null(strstr(text, "restart:\n# listen, data_dir, store, "
-	    "db_conninfo, workers, pid_file.\n"));
+	    "db_conninfo, manager_name, workers, pid_file.\n"));
 	for (o = ecc_dconf_options; o->name; o++) {
 		line = ecc_printf("\n# %s\n%s = ", o->doc, o->name);
 		assert_non_null(strstr(text, line));

@@ -1,7 +1,8 @@
 /*
  * test_repo.c - unit tests of the revision store (lib/repo.c): init and
- * open, commits and their conflict rules, rollback, history, diffs, and
- * the last-change cache.
+ * open, commits and their conflict rules, rollback, history, diffs, the
+ * last-change cache, and cluster mode (the publish hook, replicas filled
+ * by ecc_repo_import).
  */
 #include "config.h"
 
@@ -979,6 +980,644 @@ test_repo__tree_export(void **state)
 	free(out);
 }
 
+/* Cluster mode: the publish hook, import into a replica. */
+
+/* A deep copy of one struct ecc_publish. */
+struct pub_copy {
+	int64_t revision;
+	char commit[ECC_OID_HEX_LEN];
+	char parent[ECC_OID_HEX_LEN];      /* "" for r0 */
+	char *author;
+	char *message;
+	int64_t time;
+	unsigned char *pack;
+	size_t pack_len;
+};
+
+struct pub_log {
+	struct pub_copy *v;
+	size_t n;
+	int calls;
+	int fail;                 /* nonzero: the hook returns this */
+	/* race_cb: import this revision into the committing repo first */
+	const struct pub_copy *winner;
+	int raced;
+};
+
+static void
+pub_log_clear(struct pub_log *log)
+{
+	size_t i;
+
+	for (i = 0; i < log->n; i++) {
+		free(log->v[i].author);
+		free(log->v[i].message);
+		free(log->v[i].pack);
+	}
+	free(log->v);
+	log->v = NULL;
+	log->n = 0;
+}
+
+static void
+pub_log_add(struct pub_log *log, const struct ecc_publish *p)
+{
+	struct pub_copy *c;
+
+	log->v = ecc_realloc(log->v, (log->n + 1) * sizeof(*log->v));
+	c = &log->v[log->n++];
+	memset(c, 0, sizeof(*c));
+	c->revision = p->revision;
+	snprintf(c->commit, sizeof(c->commit), "%s", p->commit);
+	snprintf(c->parent, sizeof(c->parent), "%s",
+	    p->parent ? p->parent : "");
+	c->author = ecc_strdup(p->author);
+	c->message = ecc_strdup(p->message);
+	c->time = p->time;
+	c->pack_len = p->pack_len;
+	c->pack = ecc_malloc(p->pack_len ? p->pack_len : 1);
+	memcpy(c->pack, p->pack, p->pack_len);
+}
+
+/* The captured entry for revision `rev` (asserts there is one). */
+static const struct pub_copy *
+pub_find(const struct pub_log *log, int64_t rev)
+{
+	size_t i;
+
+	for (i = log->n; i > 0; i--)
+		if (log->v[i - 1].revision == rev)
+			return &log->v[i - 1];
+	fail_msg("no publication of r%lld", (long long)rev);
+	return NULL;
+}
+
+static int
+capture_cb(ecc_repo *repo, const struct ecc_publish *p, void *payload)
+{
+	struct pub_log *log = payload;
+
+	(void)repo;
+	log->calls++;
+	if (log->fail)
+		return ecc_error_set(log->fail, "publish hook refuses r%lld",
+		    (long long)p->revision);
+	pub_log_add(log, p);
+	return 0;
+}
+
+/* Another manager won this revision number: take its revision, then
+ * ask the caller to retry (once); afterwards behave like capture_cb. */
+static int
+race_cb(ecc_repo *repo, const struct ecc_publish *p, void *payload)
+{
+	struct pub_log *log = payload;
+	int rc;
+
+	if (log->winner && !log->raced) {
+		log->raced = 1;
+		log->calls++;
+		if (p->revision != log->winner->revision)
+			return ecc_error_set(ECC_ERROR,
+			    "race on r%lld, not r%lld", (long long)p->revision,
+			    (long long)log->winner->revision);
+		rc = ecc_repo_import(repo, log->winner->revision,
+		    log->winner->commit, log->winner->pack,
+		    log->winner->pack_len);
+		if (rc != 0)
+			return rc;
+		return ecc_error_set(ECC_ECONFLICT, "r%lld was taken",
+		    (long long)p->revision);
+	}
+	return capture_cb(repo, p, payload);
+}
+
+static int
+import_pub(ecc_repo *repo, const struct pub_copy *c)
+{
+	return ecc_repo_import(repo, c->revision, c->commit, c->pack,
+	    c->pack_len);
+}
+
+/* Both handles hold the same revisions, commits and file bytes. */
+static void
+assert_same_history(ecc_repo *a, ecc_repo *b)
+{
+	struct ecc_entry_list la = { 0 }, lb = { 0 };
+	struct ecc_revinfo ra, rb;
+	char ca[ECC_OID_HEX_LEN], cb[ECC_OID_HEX_LEN];
+	char *da, *db;
+	size_t na, nb, i;
+	int64_t rev;
+
+	assert_int_equal(ecc_repo_head(a), ecc_repo_head(b));
+	for (rev = 0; rev <= ecc_repo_head(a); rev++) {
+		assert_int_equal(ecc_repo_commit_id(ca, a, rev), 0);
+		assert_int_equal(ecc_repo_commit_id(cb, b, rev), 0);
+		assert_string_equal(ca, cb);
+		assert_int_equal(ecc_repo_revinfo(&ra, a, rev), 0);
+		assert_int_equal(ecc_repo_revinfo(&rb, b, rev), 0);
+		assert_string_equal(ra.author, rb.author);
+		assert_string_equal(ra.message, rb.message);
+		assert_int_equal(ra.time, rb.time);
+		ecc_revinfo_clear(&ra);
+		ecc_revinfo_clear(&rb);
+		assert_int_equal(ecc_repo_list(&la, a, rev, NULL), 0);
+		assert_int_equal(ecc_repo_list(&lb, b, rev, NULL), 0);
+		assert_int_equal(la.n, lb.n);
+		for (i = 0; i < la.n; i++) {
+			assert_string_equal(la.v[i].path, lb.v[i].path);
+			assert_int_equal(la.v[i].mode, lb.v[i].mode);
+			assert_string_equal(la.v[i].blob, lb.v[i].blob);
+			da = db = NULL;
+			assert_int_equal(ecc_repo_read(&da, &na, a, rev,
+			    la.v[i].path, 1 << 20), 0);
+			assert_int_equal(ecc_repo_read(&db, &nb, b, rev,
+			    lb.v[i].path, 1 << 20), 0);
+			assert_int_equal(na, nb);
+			assert_memory_equal(da, db, na);
+			free(da);
+			free(db);
+		}
+		ecc_entry_list_clear(&la);
+		ecc_entry_list_clear(&lb);
+	}
+}
+
+/* Objects in a pack, from its header ("PACK", version, count). */
+static uint32_t
+pack_count(const struct pub_copy *c)
+{
+	const unsigned char *h = c->pack;
+
+	assert_true(c->pack_len >= 12 + 20);
+	assert_memory_equal(h, "PACK", 4);
+	return (uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 |
+	    (uint32_t)h[10] << 8 | (uint32_t)h[11];
+}
+
+static void
+test_repo__replicate(void **state)
+{
+	struct fixture *f = *state;
+	struct pub_log log = { 0 }, again = { 0 };
+	struct ecc_commit_result res;
+	struct ecc_changeset *cs;
+	struct ecc_change *bin;
+	struct ecc_revinfo ri;
+	char *bpath = ecc_printf("%s/b.git", f->dir);
+	ecc_repo *b = NULL, *b2 = NULL;
+	char id[ECC_OID_HEX_LEN], prev[ECC_OID_HEX_LEN];
+	const struct pub_copy *c;
+	size_t i;
+
+	/* r0 as it is. */
+	assert_int_equal(ecc_repo_publish_existing(f->repo, 0, capture_cb,
+	    &log), 0);
+	assert_int_equal(log.n, 1);
+	assert_int_equal(log.v[0].revision, 0);
+	assert_int_equal(ecc_repo_commit_id(id, f->repo, 0), 0);
+	assert_string_equal(log.v[0].commit, id);
+	assert_string_equal(log.v[0].parent, "");
+	assert_string_equal(log.v[0].author, "ecconfig");
+	assert_string_equal(log.v[0].message, "r0: empty repository");
+	assert_true(log.v[0].time > 0);
+	assert_int_equal(pack_count(&log.v[0]), 2);   /* commit, empty tree */
+	assert_int_equal(ecc_repo_publish_existing(f->repo, 1, capture_cb,
+	    &log), ECC_ENOTFOUND);
+	assert_int_equal(log.n, 1);
+
+	ecc_repo_set_publish(f->repo, capture_cb, &log);
+	cs = cs_new(0);                                       /* r1 */
+	cs_write(cs, "global/a.conf", "a1\n", F644);
+	cs_write(cs, "global/b.conf", "b1\n", F644);
+	cs_write(cs, "default/n1/deep/er/x.conf", "x1\n", F644);
+	cs_write(cs, "default/default/run.sh", "#!/bin/sh\necho hi\n", F644);
+	assert_int_equal(commit(&res, f->repo, cs), 0);
+	ecc_commit_result_clear(&res);
+	cs = cs_new(1);                                       /* r2 */
+	cs_write(cs, "global/a.conf", "a2\n", F644);
+	cs_delete(cs, "global/b.conf");
+	cs_write(cs, "default/n2/y.conf", "y\n", F644);
+	assert_int_equal(commit(&res, f->repo, cs), 0);
+	ecc_commit_result_clear(&res);
+	/* An existing revision publishes as it was published, and through
+	 * the callback given, not the installed hook (which stays). */
+	assert_int_equal(ecc_repo_publish_existing(f->repo, 2, capture_cb,
+	    &again), 0);
+	assert_int_equal(again.n, 1);
+	assert_int_equal(log.n, 3);
+	assert_int_equal(again.v[0].revision, 2);
+	assert_string_equal(again.v[0].commit, log.v[2].commit);
+	assert_string_equal(again.v[0].parent, log.v[2].parent);
+	assert_string_equal(again.v[0].author, log.v[2].author);
+	assert_string_equal(again.v[0].message, log.v[2].message);
+	assert_int_equal(again.v[0].time, log.v[2].time);
+	assert_int_equal(pack_count(&again.v[0]), pack_count(&log.v[2]));
+	pub_log_clear(&again);
+	cs = cs_new(2);                                       /* r3: mode */
+	cs_write(cs, "default/default/run.sh", "#!/bin/sh\necho hi\n", F755);
+	assert_int_equal(commit(&res, f->repo, cs), 0);
+	ecc_commit_result_clear(&res);
+	cs = cs_new(3);                                       /* r4 */
+	cs_delete(cs, "default/n1/deep/er/x.conf");
+	cs_write(cs, "global/sub/sub2/z.conf", "z\n", F644);
+	cs_write(cs, "global/empty", "", F644);
+	assert_int_equal(commit(&res, f->repo, cs), 0);
+	ecc_commit_result_clear(&res);
+	cs = cs_new(4);                                       /* r5 */
+	bin = cs_push(cs, "global/bin.dat", ECC_CHANGE_WRITE);
+	bin->data = ecc_malloc(5);
+	memcpy(bin->data, "\0\1\377\0z", 5);
+	bin->len = 5;
+	bin->mode = F644;
+	cs_write(cs, "global/a.conf", "a5\n", F644);
+	assert_int_equal(commit(&res, f->repo, cs), 0);
+	assert_int_equal(res.revision, 5);
+	ecc_commit_result_clear(&res);
+	/* No revision, no publication. */
+	cs = cs_new(5);
+	cs_write(cs, "global/a.conf", "a5\n", F644);
+	assert_int_equal(commit(&res, f->repo, cs), 0);
+	assert_true(res.unchanged);
+	ecc_commit_result_clear(&res);
+
+	assert_int_equal(log.n, 6);
+	assert_int_equal(log.calls, 6);
+	for (i = 1; i < log.n; i++) {
+		c = &log.v[i];
+		assert_int_equal(c->revision, (int64_t)i);
+		assert_int_equal(ecc_repo_commit_id(id, f->repo, c->revision),
+		    0);
+		assert_string_equal(c->commit, id);
+		assert_int_equal(ecc_repo_commit_id(prev, f->repo,
+		    c->revision - 1), 0);
+		assert_string_equal(c->parent, prev);
+		assert_string_equal(c->author, "alice");
+		assert_string_equal(c->message, "test change");
+		assert_int_equal(ecc_repo_revinfo(&ri, f->repo, c->revision),
+		    0);
+		assert_int_equal(c->time, ri.time);
+		ecc_revinfo_clear(&ri);
+		assert_true(pack_count(c) >= 3);
+	}
+
+	/* The replica: no revision at all until r0 comes. */
+	assert_int_equal(ecc_repo_init_empty(bpath), 0);
+	assert_int_equal(ecc_repo_init(bpath), ECC_EEXISTS);
+	assert_int_equal(ecc_repo_open(&b, bpath), 0);
+	assert_int_equal(ecc_repo_open(&b2, bpath), 0);
+	assert_int_equal(ecc_repo_head(b), -1);
+	assert_int_equal(ecc_repo_refresh(b), 0);
+	assert_int_equal(ecc_repo_head(b), -1);
+	assert_int_equal(ecc_repo_commit_id(id, b, 0), ECC_ENOTFOUND);
+	assert_absent(b, 0, "global/a.conf");
+
+	for (i = 0; i < log.n; i++) {
+		assert_int_equal(import_pub(b, &log.v[i]), 0);
+		assert_int_equal(ecc_repo_head(b), (int64_t)i);
+	}
+	assert_same_history(f->repo, b);
+	assert_file(b, 5, "global/a.conf", "a5\n");
+	assert_absent(b, 4, "default/n1/deep/er/x.conf");
+
+	/* Again: nothing to do, nothing moves. */
+	for (i = 0; i < log.n; i++)
+		assert_int_equal(import_pub(b, &log.v[i]), 0);
+	assert_int_equal(ecc_repo_head(b), 5);
+
+	/* Another handle opened while the replica was empty catches up,
+	 * and so does a fresh one (the branch is on disk). */
+	assert_int_equal(ecc_repo_head(b2), -1);
+	assert_int_equal(ecc_repo_refresh(b2), 0);
+	assert_same_history(f->repo, b2);
+	ecc_repo_free(b2);
+	ecc_repo_free(b);
+	assert_int_equal(ecc_repo_open(&b, bpath), 0);
+	assert_same_history(f->repo, b);
+
+	/* The replica is a normal repository: A can follow it back. */
+	ecc_repo_set_publish(b, capture_cb, &log);
+	assert_int_equal(put(b, "global/from-b", "b\n"), 6);
+	assert_int_equal(import_pub(f->repo, pub_find(&log, 6)), 0);
+	assert_same_history(f->repo, b);
+
+	ecc_repo_free(b);
+	pub_log_clear(&log);
+	free(bpath);
+}
+
+static void
+test_repo__import_refusals(void **state)
+{
+	struct fixture *f = *state;
+	struct pub_log log = { 0 };
+	char *bpath = ecc_printf("%s/b.git", f->dir);
+	char *epath = ecc_printf("%s/e.git", f->dir);
+	ecc_repo *b = NULL, *e = NULL;
+	const struct pub_copy *r0, *r1, *r2, *r3;
+	char id[ECC_OID_HEX_LEN];
+	int rc;
+
+	assert_int_equal(ecc_repo_publish_existing(f->repo, 0, capture_cb,
+	    &log), 0);
+	ecc_repo_set_publish(f->repo, capture_cb, &log);
+	put(f->repo, "global/a", "1");
+	put(f->repo, "global/b", "2");
+	put(f->repo, "global/a", "3");
+	r0 = pub_find(&log, 0);
+	r1 = pub_find(&log, 1);
+	r2 = pub_find(&log, 2);
+	r3 = pub_find(&log, 3);
+
+	assert_int_equal(ecc_repo_init_empty(bpath), 0);
+	assert_int_equal(ecc_repo_open(&b, bpath), 0);
+
+	/* Nothing below r0. */
+	test_expect_error(ecc_repo_import(b, -1, r0->commit, r0->pack,
+	    r0->pack_len), ECC_EINVALID, "r-1 on an empty repo", NULL, NULL);
+	assert_int_equal(ecc_repo_head(b), -1);
+	/* r0 must be a root commit of the empty tree: r1 is neither. */
+	rc = ecc_repo_import(b, 0, r1->commit, r1->pack, r1->pack_len);
+	test_expect_error(rc, ECC_EINVALID, "r1 as r0", "r0", NULL);
+	assert_int_equal(ecc_repo_head(b), -1);
+	/* A gap on an empty repository. */
+	test_expect_error(import_pub(b, r1), ECC_EINVALID, "r1 first", NULL,
+	    NULL);
+	assert_int_equal(ecc_repo_head(b), -1);
+
+	assert_int_equal(import_pub(b, r0), 0);
+	assert_int_equal(import_pub(b, r1), 0);
+	assert_int_equal(ecc_repo_head(b), 1);
+
+	/* A gap: r3 on r1. */
+	test_expect_error(import_pub(b, r3), ECC_EINVALID, "r3 on r1", "r3",
+	    NULL);
+	assert_int_equal(ecc_repo_head(b), 1);
+	/* Present with another commit. */
+	test_expect_error(ecc_repo_import(b, 1, r2->commit, r2->pack,
+	    r2->pack_len), ECC_EINVALID, "r1 = r2's commit", "diverged", NULL);
+	test_expect_error(ecc_repo_import(b, 0, r1->commit, r1->pack,
+	    r1->pack_len), ECC_EINVALID, "r0 = r1's commit", "diverged", NULL);
+	assert_int_equal(ecc_repo_head(b), 1);
+	/* Negative revisions are no revisions. */
+	test_expect_error(ecc_repo_import(b, -1, r0->commit, r0->pack,
+	    r0->pack_len), ECC_EINVALID, "r-1", NULL, NULL);
+	/* Not a commit id. */
+	test_expect_error(ecc_repo_import(b, 2, "not-hex", r2->pack,
+	    r2->pack_len), ECC_EINVALID, "not-hex", NULL, NULL);
+	assert_int_equal(ecc_repo_head(b), 1);
+
+	/* Garbage, a truncated pack, a header without objects. */
+	rc = ecc_repo_import(b, 2, r2->commit, "this is not a pack at all",
+	    25);
+	if (rc >= 0)
+		fail_msg("garbage pack accepted: %d", rc);
+	assert_int_equal(ecc_repo_head(b), 1);
+	rc = ecc_repo_import(b, 2, r2->commit, r2->pack, r2->pack_len / 2);
+	if (rc >= 0)
+		fail_msg("truncated pack accepted: %d", rc);
+	assert_int_equal(ecc_repo_head(b), 1);
+	rc = ecc_repo_import(b, 2, r2->commit, "PACK\0\0\0\2\0\0\0\1", 12);
+	if (rc >= 0)
+		fail_msg("pack without its object accepted: %d", rc);
+	assert_int_equal(ecc_repo_head(b), 1);
+	rc = ecc_repo_import(b, 2, r2->commit, NULL, 0);
+	if (rc >= 0)
+		fail_msg("empty pack accepted: %d", rc);
+	assert_int_equal(ecc_repo_head(b), 1);
+
+	/* A commit id that is not in the pack. */
+	rc = ecc_repo_import(b, 2, r3->commit, r2->pack, r2->pack_len);
+	if (rc >= 0)
+		fail_msg("commit missing from the pack accepted: %d", rc);
+	assert_int_equal(ecc_repo_head(b), 1);
+	/* In the pack, but it does not follow the head (r3 follows r2). */
+	rc = ecc_repo_import(b, 2, r3->commit, r3->pack, r3->pack_len);
+	if (rc >= 0)
+		fail_msg("r3 accepted as r2: %d", rc);
+	assert_int_equal(ecc_repo_head(b), 1);
+
+	/* None of it left the replica unusable. */
+	assert_int_equal(import_pub(b, r2), 0);
+	assert_int_equal(import_pub(b, r3), 0);
+	assert_same_history(f->repo, b);
+	ecc_repo_free(b);
+	b = NULL;
+	assert_int_equal(ecc_repo_open(&b, bpath), 0);
+	assert_int_equal(ecc_repo_head(b), 3);
+	assert_file(b, 3, "global/a", "3");
+
+	/* Once r0 is in, another commit as r0 is a divergence. */
+	assert_int_equal(ecc_repo_init_empty(epath), 0);
+	assert_int_equal(ecc_repo_open(&e, epath), 0);
+	assert_int_equal(import_pub(e, r0), 0);
+	assert_int_equal(ecc_repo_commit_id(id, e, 0), 0);
+	assert_string_equal(id, r0->commit);
+	test_expect_error(ecc_repo_import(e, 0, r2->commit, r2->pack,
+	    r2->pack_len), ECC_EINVALID, "r0 twice", "diverged", NULL);
+	assert_int_equal(ecc_repo_head(e), 0);
+
+	ecc_repo_free(e);
+	ecc_repo_free(b);
+	pub_log_clear(&log);
+	free(epath);
+	free(bpath);
+}
+
+static void
+test_repo__publish_abort(void **state)
+{
+	struct fixture *f = *state;
+	struct pub_log log = { 0 };
+	struct ecc_commit_result res;
+	struct ecc_changeset *cs;
+	ecc_repo *other = NULL;
+	char id[ECC_OID_HEX_LEN];
+
+	put(f->repo, "global/a", "1");             /* r1, no hook */
+	assert_int_equal(ecc_repo_commit_id(id, f->repo, 1), 0);
+	ecc_repo_set_publish(f->repo, capture_cb, &log);
+	cs = cs_new(1);
+	cs_write(cs, "global/a", "2", F644);
+	cs_write(cs, "global/new", "n", F644);
+
+	log.fail = ECC_ECONFLICT;
+	assert_int_equal(ecc_repo_commit(&res, f->repo, cs, NULL, NULL),
+	    ECC_ECONFLICT);
+	assert_int_equal(res.nconflicts, 0);
+	assert_null(res.conflicts);
+	ecc_commit_result_clear(&res);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(ecc_repo_head(f->repo), 1);
+	assert_int_equal(ecc_repo_refresh(f->repo), 0);
+	assert_int_equal(ecc_repo_head(f->repo), 1);
+	assert_file(f->repo, 1, "global/a", "1");
+	assert_absent(f->repo, 1, "global/new");
+
+	log.fail = ECC_EUNAVAIL;
+	assert_int_equal(ecc_repo_commit(&res, f->repo, cs, NULL, NULL),
+	    ECC_EUNAVAIL);
+	assert_int_equal(res.nconflicts, 0);
+	ecc_commit_result_clear(&res);
+	assert_int_equal(log.calls, 2);
+	assert_int_equal(ecc_repo_refresh(f->repo), 0);
+	assert_int_equal(ecc_repo_head(f->repo), 1);
+	/* ... on disk as well. */
+	assert_int_equal(ecc_repo_open(&other, f->path), 0);
+	assert_int_equal(ecc_repo_head(other), 1);
+	ecc_repo_free(other);
+	other = NULL;
+	assert_int_equal(log.n, 0);
+
+	/* Without the hook the same change set lands. */
+	ecc_repo_set_publish(f->repo, NULL, NULL);
+	assert_int_equal(ecc_repo_commit(&res, f->repo, cs, NULL, NULL), 0);
+	assert_int_equal(res.revision, 2);
+	ecc_commit_result_clear(&res);
+	assert_int_equal(log.calls, 2);
+	assert_file(f->repo, 2, "global/a", "2");
+	assert_file(f->repo, 2, "global/new", "n");
+	assert_int_equal(ecc_repo_commit_id(id, f->repo, 1), 0);
+	assert_int_equal(ecc_repo_open(&other, f->path), 0);
+	assert_int_equal(ecc_repo_head(other), 2);
+	ecc_repo_free(other);
+	cs_free(cs);
+}
+
+#define BIG_DIRS 40
+#define BIG_FILES 50
+
+static void
+test_repo__publish_pack_size(void **state)
+{
+	struct fixture *f = *state;
+	struct pub_log log = { 0 };
+	struct ecc_commit_result res;
+	struct ecc_changeset *cs;
+	const struct pub_copy *big, *small;
+	char *bpath = ecc_printf("%s/b.git", f->dir);
+	ecc_repo *b = NULL;
+	char path[64], text[128];
+	int d, i;
+
+	assert_int_equal(ecc_repo_publish_existing(f->repo, 0, capture_cb,
+	    &log), 0);
+	ecc_repo_set_publish(f->repo, capture_cb, &log);
+	cs = cs_new(0);
+	for (d = 0; d < BIG_DIRS; d++)
+		for (i = 0; i < BIG_FILES; i++) {
+			snprintf(path, sizeof(path),
+			    "global/dir%02d/file%03d.conf", d, i);
+			snprintf(text, sizeof(text), "# %s\nkey = %d\n"
+			    "other = %d\n", path, d * BIG_FILES + i, i * 7919);
+			cs_write(cs, path, text, F644);
+		}
+	assert_int_equal(commit(&res, f->repo, cs), 0);     /* r1 */
+	assert_int_equal(res.revision, 1);
+	ecc_commit_result_clear(&res);
+	cs = cs_new(1);
+	cs_write(cs, "global/dir17/file023.conf", "key = changed\n", F644);
+	assert_int_equal(commit(&res, f->repo, cs), 0);     /* r2 */
+	assert_int_equal(res.revision, 2);
+	ecc_commit_result_clear(&res);
+
+	big = pub_find(&log, 1);
+	small = pub_find(&log, 2);
+	/* r1: the commit, 2000 blobs, 40 + 1 + 1 trees. */
+	assert_int_equal(pack_count(big),
+	    1 + BIG_DIRS * BIG_FILES + BIG_DIRS + 2);
+	/* r2: the commit, the blob, dir17, global, the root tree. */
+	if (pack_count(small) > 10 || small->pack_len >= 8192 ||
+	    small->pack_len * 20 >= big->pack_len)
+		fail_msg("r2 pack: %u objects, %zu bytes (r1: %zu bytes)",
+		    (unsigned)pack_count(small), small->pack_len,
+		    big->pack_len);
+	assert_int_equal(pack_count(small), 5);
+
+	/* The small pack is all a replica at r1 needs for r2. */
+	assert_int_equal(ecc_repo_init_empty(bpath), 0);
+	assert_int_equal(ecc_repo_open(&b, bpath), 0);
+	assert_int_equal(import_pub(b, pub_find(&log, 0)), 0);
+	assert_int_equal(import_pub(b, big), 0);
+	assert_int_equal(import_pub(b, small), 0);
+	assert_file(b, 2, "global/dir17/file023.conf", "key = changed\n");
+	assert_same_history(f->repo, b);
+
+	ecc_repo_free(b);
+	pub_log_clear(&log);
+	free(bpath);
+}
+
+static void
+test_repo__publish_race_import(void **state)
+{
+	struct fixture *f = *state;
+	struct pub_log la = { 0 }, lc = { 0 };
+	struct ecc_commit_result res;
+	struct ecc_changeset *cs;
+	char *cpath = ecc_printf("%s/c.git", f->dir);
+	ecc_repo *c = NULL;
+	const struct pub_copy *won, *mine;
+	char id[ECC_OID_HEX_LEN];
+	size_t i;
+
+	/* A and C share r0 and r1. */
+	assert_int_equal(ecc_repo_publish_existing(f->repo, 0, capture_cb,
+	    &la), 0);
+	ecc_repo_set_publish(f->repo, capture_cb, &la);
+	put(f->repo, "global/a", "1");                       /* r1 */
+	assert_int_equal(ecc_repo_init_empty(cpath), 0);
+	assert_int_equal(ecc_repo_open(&c, cpath), 0);
+	for (i = 0; i < la.n; i++)
+		assert_int_equal(import_pub(c, &la.v[i]), 0);
+	assert_int_equal(ecc_repo_head(c), 1);
+
+	/* C takes r2 first. */
+	ecc_repo_set_publish(c, capture_cb, &lc);
+	assert_int_equal(put(c, "global/c", "from C"), 2);
+	won = pub_find(&lc, 2);
+
+	/* A's hook learns of it while publishing its own r2. */
+	ecc_repo_set_publish(f->repo, race_cb, &la);
+	la.winner = won;
+	cs = cs_new(1);
+	cs_write(cs, "global/a", "from A", F644);
+	assert_int_equal(ecc_repo_commit(&res, f->repo, cs, NULL, NULL),
+	    ECC_ECONFLICT);
+	assert_int_equal(res.nconflicts, 0);
+	ecc_commit_result_clear(&res);
+	assert_true(la.raced);
+	assert_int_equal(ecc_repo_refresh(f->repo), 0);
+	assert_int_equal(ecc_repo_head(f->repo), 2);
+	assert_int_equal(ecc_repo_commit_id(id, f->repo, 2), 0);
+	assert_string_equal(id, won->commit);
+	assert_file(f->repo, 2, "global/c", "from C");
+	assert_file(f->repo, 2, "global/a", "1");
+
+	/* The retry lands on top of C's revision. */
+	assert_int_equal(ecc_repo_commit(&res, f->repo, cs, NULL, NULL), 0);
+	assert_int_equal(res.revision, 3);
+	ecc_commit_result_clear(&res);
+	assert_int_equal(ecc_repo_head(f->repo), 3);
+	assert_file(f->repo, 3, "global/a", "from A");
+	assert_file(f->repo, 3, "global/c", "from C");
+	mine = pub_find(&la, 3);
+	assert_string_equal(mine->parent, won->commit);
+	assert_int_equal(ecc_repo_commit_id(id, f->repo, 3), 0);
+	assert_string_equal(mine->commit, id);
+
+	/* And C follows A. */
+	assert_int_equal(import_pub(c, mine), 0);
+	assert_same_history(f->repo, c);
+
+	cs_free(cs);
+	ecc_repo_free(c);
+	pub_log_clear(&la);
+	pub_log_clear(&lc);
+	free(cpath);
+}
+
 int
 main(void)
 {
@@ -1017,6 +1656,16 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_repo__tree_export, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_repo__replicate, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_repo__import_refusals,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repo__publish_abort,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repo__publish_pack_size,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_repo__publish_race_import,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

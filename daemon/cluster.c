@@ -1,0 +1,325 @@
+/*
+ * cluster.c - cluster mode: replication between managers through
+ * PostgreSQL (see cluster.h).
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecconfig.h"
+
+#include "api.h"
+#include "cluster.h"
+#include "worker.h"
+#include "writer.h"
+
+/* Sync with the log this often even without a notification. */
+#define CLUSTER_TICK_SECONDS 5
+#define CLUSTER_ACCOUNTS_CHANNEL "ecconfig_accounts"
+
+struct ecd_cluster {
+	struct ecd_server *srv;
+	char *conninfo;
+	char *name;
+	char *address;
+	PGconn *wconn;                /* start-up, then the writer only */
+	ecc_pg *pg;                   /* the loop's: LISTEN */
+	struct event *tick;
+	int sync_running;             /* a sync job is queued or running */
+	int sync_again;               /* another was asked for meanwhile */
+};
+
+/* --- the writer's side --- */
+
+/* The publish hook of the writer's repository (writer thread). */
+static int
+cluster_publish(ecc_repo *repo, const struct ecc_publish *p, void *payload)
+{
+	struct ecd_cluster *cl = payload;
+	char *why;
+	int error;
+
+	if ((error = ecc_pglog_ensure(&cl->wconn, cl->conninfo)) == 0)
+		error = ecc_pglog_publish(cl->wconn, p, cl->name);
+	if (error == ECC_ECONFLICT) {
+		/* Another manager took the number: take its revisions, so
+		 * the caller retries on the new head. */
+		why = ecc_strdup(ecc_error_last());
+		if (ecc_pglog_catch_up(NULL, cl->wconn, repo) < 0)
+			ecc_log_warn("cluster", "catching up after losing r%"
+			    PRId64 ": %s", p->revision, ecc_error_last());
+		ecc_log_info("cluster", "%s; retrying", why);
+		ecc_error_set(ECC_ECONFLICT, "%s", why);
+		free(why);
+		return ECC_ECONFLICT;
+	}
+	if (error == ECC_EUNAVAIL) {
+		why = ecc_strdup(ecc_error_last());
+		ecc_error_set(ECC_EUNAVAIL, "%s; commits are refused until the "
+		    "database answers again (reads and watches go on)", why);
+		free(why);
+	}
+	return error;
+}
+
+struct sync_job {
+	struct ecd_job job;
+	struct ecd_cluster *cl;
+	struct ecd_state *state;      /* when revisions were imported */
+	size_t imported;
+	int error;
+	char *errmsg;
+};
+
+static void
+sync_run(struct ecd_job *job, struct ecd_worker *w)
+{
+	struct sync_job *sj = (struct sync_job *)job;
+	struct ecd_cluster *cl = sj->cl;
+	int error;
+
+	if ((error = ecc_pglog_ensure(&cl->wconn, cl->conninfo)) == 0 &&
+	    (error = ecc_pglog_catch_up(&sj->imported, cl->wconn,
+	    w->repo)) == 0)
+		error = ecc_pglog_manager_seen(cl->wconn, cl->name,
+		    cl->address ? cl->address : "", ecc_repo_head(w->repo));
+	if (sj->imported > 0 && ecd_state_build(&sj->state, w->repo) < 0)
+		ecc_log_err("cluster", "imported up to r%" PRId64 ", but the "
+		    "view state could not be rebuilt: %s",
+		    ecc_repo_head(w->repo), ecc_error_last());
+	if (error < 0) {
+		sj->error = error;
+		sj->errmsg = ecc_strdup(ecc_error_last());
+	}
+}
+
+static void cluster_sync(struct ecd_cluster *cl);
+
+static void
+sync_done(struct ecd_job *job)
+{
+	struct sync_job *sj = (struct sync_job *)job;
+	struct ecd_cluster *cl = sj->cl;
+	struct ecd_server *srv = cl->srv;
+
+	if (sj->error)
+		ecc_log_info("cluster", "sync with the shared log: %s",
+		    sj->errmsg);
+	if (sj->state && (!srv->state || sj->state->head >= srv->state->head)) {
+		ecc_log_info("cluster", "head is r%" PRId64 " (%zu revision(s) "
+		    "from other managers)", sj->state->head, sj->imported);
+		ecd_server_set_state(srv, sj->state);
+		sj->state = NULL;
+	}
+	ecd_state_free(sj->state);
+	free(sj->errmsg);
+	free(sj);
+	cl->sync_running = 0;
+	if (cl->sync_again) {
+		cl->sync_again = 0;
+		cluster_sync(cl);
+	}
+}
+
+/* Queue one sync job; coalesces requests made while one runs. */
+static void
+cluster_sync(struct ecd_cluster *cl)
+{
+	struct sync_job *sj;
+
+	if (!cl->srv || !cl->srv->pool || cl->srv->stopping)
+		return;
+	if (cl->sync_running) {
+		cl->sync_again = 1;
+		return;
+	}
+	sj = ecc_calloc(1, sizeof(*sj));
+	sj->job.run = sync_run;
+	sj->job.done = sync_done;
+	sj->cl = cl;
+	cl->sync_running = 1;
+	ecd_pool_submit_write(cl->srv->pool, &sj->job);
+}
+
+/* --- the loop's side --- */
+
+static void
+cluster_on_notify(const char *channel, const char *extra, void *payload)
+{
+	struct ecd_cluster *cl = payload;
+	struct ecd_server *srv = cl->srv;
+	int64_t rev;
+
+	if (strcmp(channel, CLUSTER_ACCOUNTS_CHANNEL) == 0) {
+		ecd_users_reload(srv);
+		ecd_nodes_reload(srv);
+		return;
+	}
+	if (ecc_parse_int64(&rev, extra, 0, INT64_MAX) == 0 && srv->state &&
+	    rev <= srv->state->head)
+		return;                 /* ours, or already imported */
+	cluster_sync(cl);
+}
+
+static void
+cluster_on_state(int up, const char *why, void *payload)
+{
+	struct ecd_cluster *cl = payload;
+
+	if (up) {
+		ecc_log_notice("cluster", "database connection up");
+		/* Whatever was published while we could not hear. */
+		cluster_sync(cl);
+		ecd_users_reload(cl->srv);
+		ecd_nodes_reload(cl->srv);
+	} else {
+		ecc_log_warn("cluster", "database unavailable: %s; serving "
+		    "reads, refusing commits", why);
+	}
+}
+
+static void
+cluster_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	cluster_sync(arg);
+}
+
+/* --- start-up --- */
+
+/* The log lacks some of our revisions (a manager made with `eccfg init
+ * --store postgresql` whose first start publishes r0 and r1): publish
+ * them, after checking the log is a prefix of our history. */
+static int
+cluster_publish_local(struct ecd_cluster *cl, ecc_repo *repo, int64_t dbhead)
+{
+	int64_t rev;
+	int error;
+
+	for (rev = dbhead + 1; rev <= ecc_repo_head(repo); rev++) {
+		if ((error = ecc_repo_publish_existing(repo, rev,
+		    cluster_publish, cl)) < 0) {
+			if (error == ECC_ECONFLICT)
+				ecc_error_set(ECC_EINVALID, "r%" PRId64 " of "
+				    "%s differs from the shared log's: this "
+				    "repository belongs to another cluster",
+				    rev, ecc_repo_path(repo));
+			return error;
+		}
+	}
+	ecc_log_notice("cluster", "published r%" PRId64 "..r%" PRId64
+	    " to the shared log", dbhead + 1, ecc_repo_head(repo));
+	return 0;
+}
+
+int
+ecd_cluster_prepare(struct ecd_cluster **out, const struct ecc_dconf *cfg,
+    const char *repo_path, ecc_repo **repo_out, const char *name)
+{
+	struct ecd_cluster *cl;
+	ecc_repo *repo = NULL;
+	int64_t dbhead;
+	size_t imported = 0;
+	int error;
+
+	*out = NULL;
+	*repo_out = NULL;
+	cl = ecc_calloc(1, sizeof(*cl));
+	cl->conninfo = ecc_strdup(cfg->db_conninfo);
+	cl->name = ecc_strdup(name);
+	if ((error = ecc_pglog_connect(&cl->wconn, cl->conninfo)) < 0 ||
+	    (error = ecc_pglog_migrate(cl->wconn)) < 0 ||
+	    (error = ecc_pglog_head(&dbhead, cl->wconn)) < 0)
+		goto fail;
+	error = ecc_repo_open(&repo, repo_path);
+	if (error == ECC_ENOTFOUND) {
+		ecc_log_notice("cluster", "no repository at %s: rebuilding it "
+		    "from the shared log", repo_path);
+		if ((error = ecc_repo_init_empty(repo_path)) < 0 ||
+		    (error = ecc_repo_open(&repo, repo_path)) < 0)
+			goto fail;
+	} else if (error < 0) {
+		goto fail;
+	}
+	if (dbhead < 0 && ecc_repo_head(repo) < 0) {
+		error = ecc_error_set(ECC_EINVALID, "the shared log is empty "
+		    "and so is %s: create the cluster with eccfg init --store "
+		    "postgresql", repo_path);
+		goto fail;
+	}
+	if (ecc_repo_head(repo) > dbhead) {
+		if ((error = cluster_publish_local(cl, repo, dbhead)) < 0)
+			goto fail;
+	} else if ((error = ecc_pglog_catch_up(&imported, cl->wconn,
+	    repo)) < 0) {
+		goto fail;
+	}
+	ecc_repo_set_publish(repo, cluster_publish, cl);
+	ecc_log_notice("cluster", "manager %s at r%" PRId64 " (%zu imported "
+	    "from the shared log)", cl->name, ecc_repo_head(repo), imported);
+	*out = cl;
+	*repo_out = repo;
+	return 0;
+fail:
+	ecc_repo_free(repo);
+	ecd_cluster_free(cl);
+	return error;
+}
+
+int
+ecd_cluster_start(struct ecd_cluster *cl, struct ecd_server *srv,
+    const char *address)
+{
+	struct ecc_pg_callbacks cb = { cluster_on_state, cluster_on_notify,
+		cl };
+	struct timeval tv = { CLUSTER_TICK_SECONDS, 0 };
+	int error;
+
+	cl->srv = srv;
+	free(cl->address);
+	cl->address = ecc_strdup(address ? address : "");
+	if ((error = ecc_pg_new(&cl->pg, srv->base, cl->conninfo, &cb)) < 0 ||
+	    (error = ecc_pg_listen(cl->pg, ECC_PGLOG_CHANNEL)) < 0 ||
+	    (error = ecc_pg_listen(cl->pg, CLUSTER_ACCOUNTS_CHANNEL)) < 0)
+		return error;
+	if (!(cl->tick = event_new(srv->base, -1, EV_PERSIST,
+	    cluster_tick_cb, cl)) || event_add(cl->tick, &tv) < 0)
+		return ecc_error_set(ECC_ERROR, "cannot start the sync timer");
+	return 0;
+}
+
+void
+ecd_cluster_stop(struct ecd_cluster *cl)
+{
+	if (!cl)
+		return;
+	if (cl->tick) {
+		event_free(cl->tick);
+		cl->tick = NULL;
+	}
+	ecc_pg_free(cl->pg);
+	cl->pg = NULL;
+}
+
+void
+ecd_cluster_free(struct ecd_cluster *cl)
+{
+	if (!cl)
+		return;
+	ecd_cluster_stop(cl);
+	if (cl->wconn)
+		PQfinish(cl->wconn);
+	free(cl->conninfo);
+	free(cl->name);
+	free(cl->address);
+	free(cl);
+}
+
+int
+ecd_cluster_db_up(const struct ecd_cluster *cl)
+{
+	return cl && ecc_pg_is_up(cl->pg);
+}

@@ -1,0 +1,48 @@
+/*
+ * cluster.h - cluster mode (store = postgresql): several managers share
+ * one PostgreSQL, which orders every revision (lib/pglog.h).
+ *
+ * - Start-up (before serving, may block): connect, migrate the schema,
+ *   create the repository if missing, import every revision the log has
+ *   and this repository lacks (a new or wiped manager rebuilds itself),
+ *   or publish the local ones the log lacks (the first manager).
+ * - Commits: the writer's publish hook inserts the next revision; a
+ *   manager that lost the race imports the winner's and the commit is
+ *   retried (refused as out of date only if its paths moved).  With the
+ *   database away, commits get 503; reads and watches go on.
+ * - Other managers' revisions: LISTEN on the loop (lib/pg.h), then a
+ *   writer job imports them and wakes the watchers; a timer does the same
+ *   every few seconds in case a notification was missed, and records
+ *   this manager's head in ecc_managers.
+ * - Accounts and nodes changed through another manager: NOTIFY
+ *   ecconfig_accounts makes every manager reload its copies.
+ */
+#ifndef ECD_CLUSTER_H
+#define ECD_CLUSTER_H
+
+#include "ecconfig.h"
+
+#include "server.h"
+
+struct ecd_cluster;
+
+/* Start-up, blocking: as above.  `*repo` is opened (or created) here;
+ * its publish hook is installed, so it must go to the writer thread.
+ * `name` is this manager's name, `address` where it listens. */
+int ecd_cluster_prepare(struct ecd_cluster **out, const struct ecc_dconf *cfg,
+    const char *repo_path, ecc_repo **repo, const char *name);
+
+/* On the loop: LISTEN, the periodic sync.  `address` is recorded with
+ * the heartbeats. */
+int ecd_cluster_start(struct ecd_cluster *cl, struct ecd_server *srv,
+    const char *address);
+
+/* Stop listening (the loop is about to stop); the writer's connection is
+ * closed by ecd_cluster_free(), after the pool stopped. */
+void ecd_cluster_stop(struct ecd_cluster *cl);
+void ecd_cluster_free(struct ecd_cluster *cl);
+
+/* Whether the loop's database connection is up (for /v1/health). */
+int ecd_cluster_db_up(const struct ecd_cluster *cl);
+
+#endif

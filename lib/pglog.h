@@ -1,0 +1,75 @@
+/*
+ * pglog.h - the shared revision log of cluster mode in PostgreSQL, with
+ * blocking libpq calls for the threads that may block: the daemon's
+ * writer thread (it already owns every slow operation) and start-up
+ * before the event loop serves, and `eccfg init`.  The event loop itself
+ * only ever uses pg.h.
+ *
+ * Schema (versioned migrations, ecc_pglog_migrate):
+ *   ecc_schema(version, applied)
+ *   ecc_revisions(rev PK, commit_id UNIQUE, parent, author, message,
+ *                 time, pack, manager, published)
+ *   ecc_users(name PK, role, hash, created, changed)
+ *   ecc_nodes(name PK, subcluster, serial, enrolled)
+ *   ecc_node_status(name PK, revision, result, message, drift, contact,
+ *                   manager)
+ *   ecc_managers(name PK, address, head, seen)
+ *   ecc_audit(id, time, account, address, action, detail)
+ *
+ * A revision is published by inserting the next number; the primary key
+ * decides between managers racing for it, and NOTIFY in the same
+ * statement wakes every other manager (channel ECC_PGLOG_CHANNEL,
+ * payload the revision number).
+ */
+#ifndef ECC_PGLOG_H
+#define ECC_PGLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "repo.h"
+
+#define ECC_PGLOG_CHANNEL "ecconfig_revision"
+/* Schema version this build writes; a newer database is refused. */
+#define ECC_PGLOG_SCHEMA_VERSION 1
+
+/* Connect, blocking, with connect_timeout 5 s unless `conninfo` (a libpq
+ * string or URI) says otherwise.  ECC_EUNAVAIL with libpq's reason. */
+int ecc_pglog_connect(PGconn **out, const char *conninfo);
+
+/* Send the server's notices to the debug log instead of stderr. */
+void ecc_pglog_quiet(PGconn *c);
+
+/* Reconnect `*c` if the connection was lost (ECC_EUNAVAIL if it cannot
+ * be).  *c may be NULL (then it connects). */
+int ecc_pglog_ensure(PGconn **c, const char *conninfo);
+
+/* Create or upgrade the schema, in one transaction under an advisory
+ * lock, so managers starting together apply each migration once.
+ * ECC_EINVALID when the database is newer than this build. */
+int ecc_pglog_migrate(PGconn *c);
+
+/* The highest revision in the log, -1 when it is empty. */
+int ecc_pglog_head(int64_t *out, PGconn *c);
+
+/* Insert `p` as the next revision, and NOTIFY, in one statement.
+ * ECC_ECONFLICT when that number (or commit) is taken; ECC_EUNAVAIL
+ * when the database cannot be reached. */
+int ecc_pglog_publish(PGconn *c, const struct ecc_publish *p,
+    const char *manager);
+
+/* Import every revision of the log above the repository's head, in
+ * order, in batches.  *imported (optional) counts them. */
+int ecc_pglog_catch_up(size_t *imported, PGconn *c, ecc_repo *repo);
+
+/* Record that manager `name` (at `address`) is alive at `head`. */
+int ecc_pglog_manager_seen(PGconn *c, const char *name,
+    const char *address, int64_t head);
+
+/* Run `sql` (no parameters) and check it succeeded; for migrations and
+ * tests.  Errors carry the server's message. */
+int ecc_pglog_exec(PGconn *c, const char *sql);
+
+#endif
