@@ -60,21 +60,22 @@ login_done(struct ecd_job *job)
 	char token[ECC_TOKEN_HEX_LEN];
 	int error;
 
+	srv->logins_inflight--;
 	/* The account may have changed while the hash was checked. */
 	if (lj->result != 0 || !lj->known || !u || !lj->hash ||
 	    strcmp(u->hash, lj->hash) != 0) {
-		ecd_login_failed(srv, lj->user, ctx->addr);
+		ecd_login_end(srv, lj->user, lj->known, ctx->addr, 0);
 		ecd_log_remote(LOG_NOTICE, "auth", "failed login for '%s' from "
 		    "%s", lj->user, ctx->addr);
 		ecd_reply_error(ctx, 401, "unauthorized", "invalid user name "
 		    "or password");
 		goto out;
 	}
+	ecd_login_end(srv, lj->user, lj->known, ctx->addr, 1);
 	if ((error = ecd_server_token_new(srv, token, u->name, u->role)) < 0) {
 		ecd_reply_code(ctx, error, NULL);
 		goto out;
 	}
-	ecd_login_succeeded(srv, u->name);
 	ecc_log_info("auth", "%s logged in from %s (%s)", u->name, ctx->addr,
 	    ecc_role_name(u->role));
 	ctx->user = ecc_strdup(u->name);
@@ -99,7 +100,17 @@ ecd_api_login(struct ecd_ctx *ctx)
 	char wait_text[32];
 	int64_t wait;
 
-	wait = ecd_login_blocked(srv, user, ctx->addr);
+	/* Password checks take a reader each: at most one per reader is
+	 * queued, so a read waits for one check at most, however many
+	 * logins flood in. */
+	if (srv->logins_inflight >= srv->cfg->workers) {
+		ecd_set_header(ctx, "Retry-After", "1");
+		ecd_reply_error(ctx, 429, "try_again", "busy checking other "
+		    "logins; try again in 1 s");
+		return;
+	}
+	u = ecd_server_user(srv, user);
+	wait = ecd_login_begin(srv, user, u != NULL, ctx->addr);
 	if (wait > 0) {
 		snprintf(wait_text, sizeof(wait_text), "%" PRId64, wait);
 		ecd_set_header(ctx, "Retry-After", wait_text);
@@ -109,7 +120,6 @@ ecd_api_login(struct ecd_ctx *ctx)
 		    "try again in %" PRId64 " s", wait);
 		return;
 	}
-	u = ecd_server_user(srv, user);
 	lj = ecc_calloc(1, sizeof(*lj));
 	lj->job.run = login_run;
 	lj->job.done = login_done;
@@ -123,9 +133,12 @@ ecd_api_login(struct ecd_ctx *ctx)
 	else if (srv->dummy_hash)
 		lj->hash = ecc_strdup(srv->dummy_hash);
 	if (ecd_pool_submit_read(srv->pool, &lj->job) < 0) {
+		ecd_login_end(srv, lj->user, lj->known, ctx->addr, -1);
 		login_job_free(lj);
 		ecd_reply_code(ctx, ECC_EUNAVAIL, NULL);
+		return;
 	}
+	srv->logins_inflight++;
 }
 
 void

@@ -52,7 +52,8 @@ struct server_conn {
 
 struct login_fail {
 	uint64_t start_ms;
-	int64_t count;
+	int64_t count;                 /* failures in the window */
+	int64_t pending;               /* attempts being checked */
 };
 
 static int conn_index = -1;
@@ -616,7 +617,7 @@ fail_purge_cb(const char *key, void *value, void *payload)
 	struct fail_purge *fp = payload;
 
 	(void)key;
-	if (fp->now - f->start_ms < fp->window_ms)
+	if (f->pending > 0 || fp->now - f->start_ms < fp->window_ms)
 		return 0;
 	free(f);
 	return 1;
@@ -700,34 +701,36 @@ ecd_server_revoke_user(struct ecd_server *srv, const char *user)
 		ecc_log_info("auth", "revoked %zu token(s) of %s", ra.n, user);
 }
 
+/* The per-account key: names that are no account share one bucket, so
+ * spraying invented names cannot fill the table. */
+static void
+login_user_key(char *key, size_t size, const char *user, int known)
+{
+	if (user && known)
+		snprintf(key, size, "u:%s", user);
+	else
+		snprintf(key, size, "u:");
+}
+
 static int64_t
 login_wait(struct ecd_server *srv, const char *key, uint64_t now)
 {
 	struct login_fail *f = ecd_map_get(srv->login_fails, key);
 	uint64_t window = (uint64_t)srv->cfg->login_window * 1000;
 
-	if (!f || now - f->start_ms >= window ||
-	    f->count < srv->cfg->login_failures)
+	if (!f || (now - f->start_ms >= window && f->pending == 0) ||
+	    (now - f->start_ms < window ? f->count : 0) + f->pending <
+	    srv->cfg->login_failures)
 		return 0;
+	if (now - f->start_ms >= window)
+		return 1;               /* only attempts in flight: soon */
 	return (int64_t)((f->start_ms + window - now + 999) / 1000);
 }
 
-int64_t
-ecd_login_blocked(struct ecd_server *srv, const char *user, const char *addr)
-{
-	char key[320];
-	uint64_t now = ecc_now_ms();
-	int64_t a, b;
-
-	snprintf(key, sizeof(key), "u:%s", user);
-	a = login_wait(srv, key, now);
-	snprintf(key, sizeof(key), "a:%s", addr);
-	b = login_wait(srv, key, now);
-	return a > b ? a : b;
-}
-
-static void
-login_count(struct ecd_server *srv, const char *key, uint64_t now)
+/* The record for `key`, made if needed; NULL when the table is full even
+ * after dropping expired records. */
+static struct login_fail *
+login_record(struct ecd_server *srv, const char *key, uint64_t now)
 {
 	struct login_fail *f = ecd_map_get(srv->login_fails, key);
 	uint64_t window = (uint64_t)srv->cfg->login_window * 1000;
@@ -736,7 +739,7 @@ login_count(struct ecd_server *srv, const char *key, uint64_t now)
 		if (ecd_map_count(srv->login_fails) >= LOGIN_FAILS_MAX)
 			server_purge(srv);
 		if (ecd_map_count(srv->login_fails) >= LOGIN_FAILS_MAX)
-			return;
+			return NULL;
 		f = ecc_calloc(1, sizeof(*f));
 		f->start_ms = now;
 		ecd_map_put(srv->login_fails, key, f);
@@ -745,29 +748,61 @@ login_count(struct ecd_server *srv, const char *key, uint64_t now)
 		f->start_ms = now;
 		f->count = 0;
 	}
-	f->count++;
+	return f;
 }
 
-void
-ecd_login_failed(struct ecd_server *srv, const char *user, const char *addr)
+int64_t
+ecd_login_begin(struct ecd_server *srv, const char *user, int known,
+    const char *addr)
 {
-	char key[320];
+	char ukey[320], akey[320];
 	uint64_t now = ecc_now_ms();
+	struct login_fail *fu, *fa;
+	int64_t a, b;
 
-	srv->metrics.login_failures++;
-	snprintf(key, sizeof(key), "u:%s", user);
-	login_count(srv, key, now);
-	snprintf(key, sizeof(key), "a:%s", addr);
-	login_count(srv, key, now);
+	login_user_key(ukey, sizeof(ukey), user, known);
+	snprintf(akey, sizeof(akey), "a:%s", addr);
+	a = login_wait(srv, ukey, now);
+	b = login_wait(srv, akey, now);
+	if (a > 0 || b > 0)
+		return a > b ? a : b;
+	/* Counted from now, so attempts sent in parallel meet the limit
+	 * before their passwords are checked; a full table refuses. */
+	if (!(fu = login_record(srv, ukey, now)) ||
+	    !(fa = login_record(srv, akey, now)))
+		return (int64_t)srv->cfg->login_window;
+	fu->pending++;
+	fa->pending++;
+	return 0;
 }
 
 void
-ecd_login_succeeded(struct ecd_server *srv, const char *user)
+ecd_login_end(struct ecd_server *srv, const char *user, int known,
+    const char *addr, int ok)
 {
-	char key[320];
+	char ukey[320], akey[320];
+	uint64_t now = ecc_now_ms();
+	struct login_fail *f;
 
-	snprintf(key, sizeof(key), "u:%s", user);
-	free(ecd_map_remove(srv->login_fails, key));
+	login_user_key(ukey, sizeof(ukey), user, known);
+	snprintf(akey, sizeof(akey), "a:%s", addr);
+	if ((f = ecd_map_get(srv->login_fails, ukey)) && f->pending > 0)
+		f->pending--;
+	if ((f = ecd_map_get(srv->login_fails, akey)) && f->pending > 0)
+		f->pending--;
+	if (ok < 0)
+		return;                 /* abandoned: not an outcome */
+	if (ok) {
+		if ((f = ecd_map_get(srv->login_fails, ukey)) &&
+		    f->pending == 0)
+			free(ecd_map_remove(srv->login_fails, ukey));
+		return;
+	}
+	srv->metrics.login_failures++;
+	if ((f = login_record(srv, ukey, now)))
+		f->count++;
+	if ((f = login_record(srv, akey, now)))
+		f->count++;
 }
 
 /* --- state and users --- */

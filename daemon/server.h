@@ -163,6 +163,7 @@ struct ecd_server {
 	int stopping;
 	struct event *purge_ev;
 	struct ecd_metrics metrics;
+	int64_t logins_inflight;       /* password checks on the readers */
 	/* snapshot pacing (api-views.c): tokens left in this second */
 	uint64_t snap_second;
 	int64_t snap_tokens;
@@ -216,13 +217,20 @@ void ecd_server_revoke_user(struct ecd_server *srv, const char *user);
 int ecd_server_token_new(struct ecd_server *srv, char out[ECC_TOKEN_HEX_LEN],
     const char *user, enum ecc_role role);
 
-/* Login failure bookkeeping (per account and per client address).
- * ecd_login_blocked returns the seconds to wait (0: allowed). */
-int64_t ecd_login_blocked(struct ecd_server *srv, const char *user,
-    const char *addr);
-void ecd_login_failed(struct ecd_server *srv, const char *user,
-    const char *addr);
-void ecd_login_succeeded(struct ecd_server *srv, const char *user);
+/* Login rate limiting, per account and per client address (names that
+ * are no account share one bucket).  ecd_login_begin (`known`: the name
+ * is an account) counts an attempt
+ * from its arrival, so attempts sent in parallel meet the limit before
+ * their passwords are checked: 0 means go ahead (then call
+ * ecd_login_end exactly once), otherwise the seconds to wait (also when
+ * the table of counters is full).  ecd_login_end records the outcome;
+ * a success clears the account's failures. */
+int64_t ecd_login_begin(struct ecd_server *srv, const char *user,
+    int known, const char *addr);
+/* ok: 1 success, 0 failure, -1 abandoned (not checked); `known` as
+ * given to ecd_login_begin. */
+void ecd_login_end(struct ecd_server *srv, const char *user, int known,
+    const char *addr, int ok);
 
 /* The view revision of `view` in the current state; -1 if no such
  * view. */

@@ -6,9 +6,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
@@ -24,6 +26,10 @@
 /* Snapshots of large views come through eccfg_client_get. */
 #define CLIENT_MAX_BODY ((size_t)1 << 30)
 #define CLIENT_JSON_DEPTH 32
+/* Logins retried while the manager says it is busy (Retry-After of a
+ * few seconds at most). */
+#define CLIENT_LOGIN_RETRIES 20
+#define CLIENT_LOGIN_WAIT_MS 5000
 
 struct eccfg_client {
 	struct eccfg_ctx *ctx;
@@ -491,6 +497,17 @@ client_password(char **out, struct eccfg_client *c)
 	return error;
 }
 
+static void
+client_sleep_ms(uint64_t ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 static int
 client_login(struct eccfg_client *c)
 {
@@ -498,7 +515,7 @@ client_login(struct eccfg_client *c)
 	json_t *req = NULL, *res = NULL;
 	char *pw = NULL, *text = NULL;
 	const char *token;
-	int error = -1;
+	int error = -1, tries;
 
 	memset(&resp, 0, sizeof(resp));
 	free(c->token);
@@ -513,9 +530,21 @@ client_login(struct eccfg_client *c)
 		goto out;
 	}
 	text = ecc_json_dump(req);
-	if ((error = client_send(&resp, c, "POST", "/v1/login", text,
-	    strlen(text), 0)) < 0)
-		goto out;
+	/* A manager busy with other logins says so with a short
+	 * Retry-After; a long one (too many failures) is reported. */
+	for (tries = 0;; tries++) {
+		if ((error = client_send(&resp, c, "POST", "/v1/login", text,
+		    strlen(text), 0)) < 0)
+			goto out;
+		if (resp.status != 429 || tries >= CLIENT_LOGIN_RETRIES ||
+		    c->retry_after_ms == 0 ||
+		    c->retry_after_ms > CLIENT_LOGIN_WAIT_MS)
+			break;
+		ecc_log_debug("client", "%s is busy; login again in %llu ms",
+		    c->server, (unsigned long long)c->retry_after_ms);
+		ecc_http_response_clear(&resp);
+		client_sleep_ms(c->retry_after_ms);
+	}
 	if (resp.status != 200) {
 		error = client_error(NULL, c, "POST", "/v1/login", &resp);
 		eccfg_error_prefix(error, "login as %s at %s failed",

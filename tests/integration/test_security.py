@@ -4,12 +4,14 @@ plain HTTP and untrusted clients, path traversal, oversized and malformed
 requests, login rate limiting.  After every abuse the daemon must still
 serve."""
 
+import concurrent.futures
 import hashlib
 import json
 import re
 import select
 import socket
 import ssl
+import threading
 import time
 import warnings
 
@@ -149,6 +151,55 @@ def test_security__login_rate_limited(manager_factory):
     text = m.request("GET", "/metrics").body.decode()
     assert re.search(r"^ecconfig_login_failures_total(\{[^}]*\})? [1-9]",
                      text, re.M), text
+
+
+def test_security__parallel_logins_meet_the_limit(manager_factory):
+    """Attempts are counted when they arrive: sent all at once, no more
+    than login_failures of them get their password checked."""
+    m = manager_factory(conf={"login_failures": "5", "login_window": "60"})
+
+    def attempt(_):
+        return m.request("POST", "/v1/login", {"username": "admin",
+                                               "password": "bad-password"})
+
+    with concurrent.futures.ThreadPoolExecutor(30) as pool:
+        results = list(pool.map(attempt, range(60)))
+    statuses = [r.status for r in results]
+    assert set(statuses) <= {401, 429}, statuses
+    assert statuses.count(401) <= 5, statuses
+    assert statuses.count(429) >= 55, statuses
+    still_serving(m)
+
+
+def test_security__login_flood_leaves_readers_free(manager_factory):
+    """Password checks queue at most one per reader; beyond, 429 with a
+    short Retry-After, and reads go on being answered."""
+    m = manager_factory(conf={"login_failures": "1000", "workers": "2"})
+    m.token()                       # logged in before the flood
+    stop = threading.Event()
+    seen = []
+
+    def flood():
+        while not stop.is_set():
+            r = m.request("POST", "/v1/login", {"username": "admin",
+                                                "password": "bad-password"})
+            seen.append((r.status, r.header("Retry-After")))
+
+    threads = [threading.Thread(target=flood) for _ in range(12)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(10):
+            m.api("GET", "/v1/revisions?limit=5").ok("revisions")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    busy = [ra for status, ra in seen if status == 429]
+    assert busy and all(ra == "1" for ra in busy), seen[:20]
+    assert {s for s, _ in seen} <= {401, 429}, seen[:20]
+    # eccfg waits out a busy manager instead of failing.
+    assert m.eccfg("log", "-n", "1").returncode == 0
 
 
 # -- TLS -----------------------------------------------------------------------
