@@ -16,6 +16,7 @@
 #include "ecconfig.h"
 
 #include "api.h"
+#include "cluster.h"
 #include "map.h"
 
 #define NODE_CERT_DAYS   825
@@ -402,6 +403,7 @@ ecd_api_node_status(struct ecd_ctx *ctx)
 	ns->last_contact = (int64_t)time(NULL);
 	ecd_node_status_free(ecd_map_put(ctx->srv->node_status, ctx->node,
 	    ns));
+	ecd_cluster_put_node_status(ctx->srv->cluster, ctx->node, ns);
 	ecd_reply_empty(ctx, 204);
 }
 
@@ -428,8 +430,8 @@ node_json(struct ecd_server *srv, const struct ecc_node *n, int64_t now)
 	    "stale", stale);
 }
 
-void
-ecd_api_nodes(struct ecd_ctx *ctx)
+static void
+nodes_reply(struct ecd_ctx *ctx)
 {
 	struct ecd_server *srv = ctx->srv;
 	const char *sc = ecd_query_str(ctx, "subcluster");
@@ -444,4 +446,11 @@ ecd_api_nodes(struct ecd_ctx *ctx)
 	}
 	ecd_reply_json(ctx, 200, json_pack("{s:I, s:o}", "head",
 	    (json_int_t)(srv->state ? srv->state->head : 0), "nodes", arr));
+}
+
+void
+ecd_api_nodes(struct ecd_ctx *ctx)
+{
+	/* In a cluster, nodes report to whichever manager they follow. */
+	ecd_cluster_fetch_node_status(ctx->srv->cluster, ctx, nodes_reply);
 }

@@ -85,6 +85,9 @@ void ecd_api_user_delete(struct ecd_ctx *ctx);
  * the loop's copy (start-up, SIGHUP). */
 void ecd_users_reload(struct ecd_server *srv);
 
+/* api-managers.c */
+void ecd_api_managers(struct ecd_ctx *ctx);
+
 /* api-nodes.c */
 extern const struct ecc_jfield ecd_enroll_fields[];
 extern const struct ecc_jfield ecd_node_status_fields[];

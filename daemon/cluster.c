@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 
 #include "api.h"
 #include "cluster.h"
+#include "map.h"
 #include "worker.h"
 #include "writer.h"
 
@@ -322,4 +324,160 @@ int
 ecd_cluster_db_up(const struct ecd_cluster *cl)
 {
 	return cl && ecc_pg_is_up(cl->pg);
+}
+
+/* --- shared node status --- */
+
+static void
+cluster_log_failure(const PGresult *res, int code, const char *msg,
+    void *payload)
+{
+	(void)res;
+	if (code < 0)
+		ecc_log_info("cluster", "%s: %s", (const char *)payload, msg);
+}
+
+void
+ecd_cluster_put_node_status(struct ecd_cluster *cl, const char *node,
+    const struct ecd_node_status *ns)
+{
+	char rev[24], contact[24], *drift;
+	const char *v[7];
+
+	if (!cl || !cl->pg)
+		return;
+	drift = ecc_json_dump(ns->drift);
+	snprintf(rev, sizeof(rev), "%" PRId64, ns->revision);
+	snprintf(contact, sizeof(contact), "%" PRId64, ns->last_contact);
+	v[0] = node;
+	v[1] = rev;
+	v[2] = ns->result;
+	v[3] = ns->message;
+	v[4] = drift;
+	v[5] = contact;
+	v[6] = cl->name;
+	ecc_pg_query(cl->pg, "INSERT INTO ecc_node_status (name, revision, "
+	    "result, message, drift, contact, manager) VALUES ($1, $2, $3, $4, "
+	    "$5, $6, $7) ON CONFLICT (name) DO UPDATE SET revision = $2, "
+	    "result = $3, message = $4, drift = $5, contact = $6, manager = $7 "
+	    "WHERE ecc_node_status.contact <= $6", 7, v, NULL, NULL,
+	    cluster_log_failure, (void *)"recording a node status");
+	free(drift);
+}
+
+struct fetch_arg {
+	struct ecd_cluster *cl;
+	struct ecd_ctx *ctx;
+	void (*then)(struct ecd_ctx *ctx);
+};
+
+static void
+cluster_status_rows(const PGresult *res, int code, const char *msg,
+    void *payload)
+{
+	struct fetch_arg *fa = payload;
+	struct ecd_server *srv = fa->cl->srv;
+	struct ecd_node_status *ns, *have;
+	json_t *drift;
+	int64_t rev, contact;
+	int i;
+
+	if (code < 0)
+		ecc_log_info("cluster", "node statuses of other managers: %s",
+		    msg);
+	for (i = 0; res && code == 0 && i < PQntuples(res); i++) {
+		const char *name = PQgetvalue(res, i, 0);
+
+		if (!ecd_server_node(srv, name) ||
+		    ecc_parse_int64(&rev, PQgetvalue(res, i, 1), 0,
+		    INT64_MAX) < 0 ||
+		    ecc_parse_int64(&contact, PQgetvalue(res, i, 5), 0,
+		    INT64_MAX) < 0)
+			continue;
+		have = ecd_map_get(srv->node_status, name);
+		if (have && have->last_contact >= contact)
+			continue;
+		if (ecc_json_parse(&drift, PQgetvalue(res, i, 4),
+		    strlen(PQgetvalue(res, i, 4)), 4) < 0 ||
+		    !json_is_array(drift)) {
+			ecc_error_clear();
+			json_decref(drift);
+			drift = json_array();
+		}
+		ns = ecc_calloc(1, sizeof(*ns));
+		ns->revision = rev;
+		ns->result = ecc_strdup(PQgetvalue(res, i, 2));
+		ns->message = ecc_strdup(PQgetvalue(res, i, 3));
+		ns->drift = drift;
+		ns->last_contact = contact;
+		ecd_node_status_free(ecd_map_put(srv->node_status, name, ns));
+	}
+	fa->then(fa->ctx);
+	free(fa);
+}
+
+void
+ecd_cluster_fetch_node_status(struct ecd_cluster *cl, struct ecd_ctx *ctx,
+    void (*then)(struct ecd_ctx *ctx))
+{
+	struct fetch_arg *fa;
+
+	if (!cl || !cl->pg) {
+		then(ctx);
+		return;
+	}
+	fa = ecc_calloc(1, sizeof(*fa));
+	fa->cl = cl;
+	fa->ctx = ctx;
+	fa->then = then;
+	if (ecc_pg_query(cl->pg, "SELECT name, revision, result, message, "
+	    "drift, contact FROM ecc_node_status", 0, NULL, NULL, NULL,
+	    cluster_status_rows, fa) < 0) {
+		free(fa);
+		then(ctx);
+	}
+}
+
+/* --- managers --- */
+
+static void
+cluster_managers_rows(const PGresult *res, int code, const char *msg,
+    void *payload)
+{
+	struct ecd_ctx *ctx = payload;
+	struct ecd_server *srv = ctx->srv;
+	int64_t head = srv->state ? srv->state->head : 0, h, seen;
+	json_t *arr;
+	int i;
+
+	if (code < 0) {
+		ecd_reply_error(ctx, 503, "unavailable", "the managers are "
+		    "listed by the database: %s", msg);
+		return;
+	}
+	arr = json_array();
+	for (i = 0; i < PQntuples(res); i++) {
+		if (ecc_parse_int64(&h, PQgetvalue(res, i, 2), -1,
+		    INT64_MAX) < 0 || ecc_parse_int64(&seen,
+		    PQgetvalue(res, i, 3), 0, INT64_MAX) < 0)
+			continue;
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:I, "
+		    "s:I, s:b}", "name", PQgetvalue(res, i, 0), "address",
+		    PQgetvalue(res, i, 1), "head", (json_int_t)h, "lag",
+		    (json_int_t)(head > h ? head - h : 0), "seen",
+		    (json_int_t)seen, "self",
+		    strcmp(PQgetvalue(res, i, 0), srv->self_name ?
+		    srv->self_name : "") == 0));
+	}
+	ecd_reply_json(ctx, 200, json_pack("{s:I, s:s, s:o}", "head",
+	    (json_int_t)head, "store", "postgresql", "managers", arr));
+}
+
+void
+ecd_cluster_managers(struct ecd_cluster *cl, struct ecd_ctx *ctx)
+{
+	if (ecc_pg_query(cl->pg, "SELECT name, address, head, seen FROM "
+	    "ecc_managers ORDER BY name", 0, NULL, NULL, NULL,
+	    cluster_managers_rows, ctx) < 0)
+		ecd_reply_code(ctx, ECC_ERROR, NULL);
 }

@@ -45,4 +45,21 @@ void ecd_cluster_free(struct ecd_cluster *cl);
 /* Whether the loop's database connection is up (for /v1/health). */
 int ecd_cluster_db_up(const struct ecd_cluster *cl);
 
+struct ecd_node_status;
+struct ecd_ctx;
+
+/* Record what `node` reported in the database (asynchronously; a failure
+ * is logged), so every manager can show it. */
+void ecd_cluster_put_node_status(struct ecd_cluster *cl, const char *node,
+    const struct ecd_node_status *ns);
+
+/* Merge the statuses other managers received into the loop's table
+ * (the newer contact wins), then call `then(ctx)`; with the database
+ * away, `then` runs at once on what this manager knows. */
+void ecd_cluster_fetch_node_status(struct ecd_cluster *cl,
+    struct ecd_ctx *ctx, void (*then)(struct ecd_ctx *ctx));
+
+/* Reply to GET /v1/managers from ecc_managers (asynchronously). */
+void ecd_cluster_managers(struct ecd_cluster *cl, struct ecd_ctx *ctx);
+
 #endif

@@ -766,6 +766,11 @@ run(struct daemon *d)
 	ctx = NULL;
 	if (error < 0)
 		goto out;
+	if (!mgr_name)
+		mgr_name = manager_name(&d->cfg);
+	srv->self_name = mgr_name;
+	srv->self_address = name;
+	srv->cluster = d->cluster;
 	if (d->cluster && (error = ecd_cluster_start(d->cluster, srv,
 	    name)) < 0)
 		goto out;
@@ -813,6 +818,7 @@ out:
 	if (error < 0 && srv->base)
 		ecc_log_err("main", "%s", ecc_error_last());
 	ecd_cluster_stop(d->cluster);
+	srv->cluster = NULL;
 	if (srv->pool) {
 		ecd_pool_free(srv->pool);
 		srv->pool = NULL;

@@ -86,6 +86,8 @@ const struct ecd_route ecd_routes[] = {
 	{ DELETE, "/v1/users/{}", ecd_api_user_delete, ECD_ADMIN,
 	    ECD_BODY_NONE, NULL },
 	{ GET, "/v1/nodes", ecd_api_nodes, ECD_READ, ECD_BODY_NONE, NULL },
+	{ GET, "/v1/managers", ecd_api_managers, ECD_READ, ECD_BODY_NONE,
+	    NULL },
 	{ POST, "/v1/nodes/enroll", ecd_api_node_enroll, ECD_READ,
 	    ECD_BODY_JSON, ecd_enroll_fields },
 	{ POST, "/v1/nodes/{}/status", ecd_api_node_status, ECD_NODE_SELF,

@@ -164,6 +164,9 @@ struct ecd_server {
 	struct event *purge_ev;
 	struct ecd_metrics metrics;
 	int64_t logins_inflight;       /* password checks on the readers */
+	struct ecd_cluster *cluster;   /* store = postgresql, else NULL */
+	const char *self_name;         /* this manager's name */
+	const char *self_address;      /* where it listens */
 	/* snapshot pacing (api-views.c): tokens left in this second */
 	uint64_t snap_second;
 	int64_t snap_tokens;

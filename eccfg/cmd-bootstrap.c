@@ -402,7 +402,9 @@ bootstrap_run(struct eccfg_ctx *ctx, int argc, char **argv)
 	json_t *req = NULL, *enrolled = NULL;
 	char *node = NULL, *key_pem = NULL, *csr_pem = NULL, *server = NULL;
 	char fp[ECC_FINGERPRINT_LEN];
+	const struct ecc_boot_repo *r;
 	const char *repo;
+	size_t i;
 	int first, rc;
 
 	memset(&a, 0, sizeof(a));
@@ -435,20 +437,38 @@ bootstrap_run(struct eccfg_ctx *ctx, int argc, char **argv)
 	if ((rc = bootstrap_settings(&b, &a, node, repo)) < 0)
 		goto out;
 
-	/* Trust: --ca, --ca-fingerprint, or shown and confirmed. */
-	if (!ctx->g.ca_file && !ctx->g.ca_fingerprint) {
-		if ((rc = bootstrap_confirm_ca(ctx, fp, &b.repos[0])) < 0)
+	/* The managers in the order given: the first that answers enrolls
+	 * the node, as the node's session fails over later. */
+	for (i = 0; i < b.nrepos; i++) {
+		r = &b.repos[i];
+		if (i > 0)
+			ecc_log_notice("bootstrap", "%s; trying %s:%d",
+			    ecc_error_last(), r->host, r->port);
+		/* Trust: --ca, --ca-fingerprint, or shown and confirmed. */
+		if (!ctx->g.ca_file && !ctx->g.ca_fingerprint) {
+			rc = bootstrap_confirm_ca(ctx, fp, r);
+			if (rc == ECC_EUNAVAIL && i + 1 < b.nrepos)
+				continue;
+			if (rc < 0)
+				goto out;
+			ctx->g.ca_fingerprint = fp;
+		}
+		free(server);
+		server = strchr(r->host, ':') ?
+		    ecc_printf("[%s]:%d", r->host, r->port) :
+		    ecc_printf("%s:%d", r->host, r->port);
+		ctx->g.server = server;
+		eccfg_client_free(c);
+		c = NULL;
+		if ((rc = eccfg_client_new(&c, ctx, NULL)) < 0)
 			goto out;
-		ctx->g.ca_fingerprint = fp;
+		rc = bootstrap_check_topology(c, b.cluster_name, b.node_name);
+		if (rc == ECC_EUNAVAIL && i + 1 < b.nrepos)
+			continue;
+		if (rc < 0)
+			goto out;
+		break;
 	}
-	server = strchr(b.repos[0].host, ':') ?
-	    ecc_printf("[%s]:%d", b.repos[0].host, b.repos[0].port) :
-	    ecc_printf("%s:%d", b.repos[0].host, b.repos[0].port);
-	ctx->g.server = server;
-	if ((rc = eccfg_client_new(&c, ctx, NULL)) < 0 ||
-	    (rc = bootstrap_check_topology(c, b.cluster_name,
-	    b.node_name)) < 0)
-		goto out;
 	if ((rc = ecc_pki_make_csr(&key_pem, &csr_pem, b.node_name,
 	    b.cluster_name)) < 0)
 		goto out;

@@ -192,7 +192,7 @@ follow_run(struct eccfg_ctx *ctx, int argc, char **argv)
 	struct sigaction sa;
 	struct node n;
 	struct follow_skip skip = { -1, "ok" };
-	int64_t vrev, rounds = 0;
+	int64_t vrev, since, seen = -1, rounds = 0;
 	uint64_t delay;
 	int first, rc, error, offline = 0;
 
@@ -229,13 +229,20 @@ follow_run(struct eccfg_ctx *ctx, int argc, char **argv)
 		}
 		/* The first round, and the first after an outage, ask
 		 * without waiting, so a node that was away catches up at
-		 * once. */
-		error = node_view_revision(&vrev, &n, n.current > skip.rev ?
-		    n.current : skip.rev, rounds == 0 || offline ? 0 :
-		    (int)a.wait);
+		 * once.  The others wait past what the last round saw,
+		 * applied or not: a revision that autoupdate or local edits
+		 * left alone is looked at again once per watch, not in a
+		 * busy loop. */
+		since = n.current > skip.rev ? n.current : skip.rev;
+		if (seen > since)
+			since = seen;
+		error = node_view_revision(&vrev, &n, since, rounds == 0 ||
+		    offline ? 0 : (int)a.wait);
 		if (error == 0 && (error = follow_round(ctx, &n, vrev,
-		    &skip)) == 0)
+		    &skip)) == 0) {
+			seen = vrev;
 			rounds++;
+		}
 		if (error < 0) {
 			delay = ecc_backoff_next(&bo,
 			    eccfg_client_retry_after(n.client));

@@ -55,12 +55,16 @@ status_node(struct eccfg_ctx *ctx, const char *boot)
 	json_t *doc = NULL, *files = NULL;
 	char *result = NULL, *reach = NULL;
 	int64_t vrev = -1, last = -1, known = -1;
-	int rc;
+	int rc, refused = 0;
 
 	memset(&d, 0, sizeof(d));
 	if ((rc = node_open(&n, ctx, node_boot_path(boot))) < 0)
 		goto out;
 	if (node_view_revision(&vrev, &n, n.current, 0) < 0) {
+		/* An answer that refuses the node (removed, revoked) is not
+		 * a network problem. */
+		refused = ecc_error_last_code() == ECC_EAUTH ||
+		    ecc_error_last_code() == ECC_EFORBIDDEN;
 		reach = ecc_strdup(ecc_error_last());
 		ecc_error_clear();
 		vrev = -1;
@@ -101,8 +105,9 @@ status_node(struct eccfg_ctx *ctx, const char *boot)
 		    eccfg_client_server(n.client), vrev > n.current ?
 		    ", not applied yet" : "");
 	else
-		printf("manager unreachable (%s); last contact %s%" PRId64
-		    "s ago, view head then r%" PRId64 "\n", reach,
+		printf("manager %s (%s); last contact %s%" PRId64
+		    "s ago, view head then r%" PRId64 "\n", refused ?
+		    "refused this node" : "unreachable", reach,
 		    last < 0 ? "never, " : "", last < 0 ? (int64_t)0 :
 		    (int64_t)time(NULL) - last, known);
 	status_drift_add(NULL, 'M', d.modified, d.nmodified);

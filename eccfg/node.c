@@ -55,6 +55,64 @@ node_mode_wanted(const char *opt)
 
 static int node_lock(const struct node *n);
 
+/* STATE_DIR/reload.pending exists while an update may switch CONF_DIR:
+ * a crash between the switch and the reload_command after it would
+ * leave the MTA on the configuration it ran before, so node_open() then
+ * runs the reload for the tree CONF_DIR is on (once more than needed
+ * when the crash came before the switch, which is harmless). */
+static char *
+node_pending_path(const struct node *n)
+{
+	return ecc_printf("%s/reload.pending", n->boot.state_dir);
+}
+
+static void
+node_pending_set(const struct node *n, int on)
+{
+	char *path;
+
+	if (!n->apply.reload_command || !*n->apply.reload_command)
+		return;
+	path = node_pending_path(n);
+	if (on && ecc_file_write_atomic(path, "", 0, 0600) < 0) {
+		ecc_log_warn("node", "%s", ecc_error_last());
+		ecc_error_clear();
+	} else if (!on && unlink(path) < 0 && errno != ENOENT) {
+		ecc_log_warn("node", "cannot remove %s: %s", path,
+		    strerror(errno));
+	}
+	free(path);
+}
+
+/* After ecc_apply_recover(), under the apply lock. */
+static void
+node_reload_pending(const struct node *n)
+{
+	char *path = node_pending_path(n), *tree = NULL, *out = NULL;
+	int status = 0;
+
+	if (!ecc_path_exists(path) || n->current < 0 ||
+	    !n->apply.reload_command || !*n->apply.reload_command)
+		goto out;
+	ecc_log_notice("node", "an update of %s was interrupted: running "
+	    "reload_command for r%" PRId64, n->boot.conf_dir, n->current);
+	tree = ecc_printf("%s/snapshots/r%" PRId64, n->boot.state_dir,
+	    n->current);
+	if (ecc_apply_run_command(&out, &status, n->apply.reload_command,
+	    tree, n->current) < 0) {
+		ecc_log_warn("node", "%s", ecc_error_last());
+		ecc_error_clear();
+	} else if (status != 0) {
+		ecc_log_warn("node", "reload_command failed (exit %d) for r%"
+		    PRId64 ": %s", status, n->current, out ? out : "");
+	}
+out:
+	node_pending_set(n, 0);
+	free(out);
+	free(tree);
+	free(path);
+}
+
 /* Crash tests: with $ECCFG_TEST_PAUSE_AT naming a step ("built",
  * "synced", "renamed", "checked", "linked", "switched", "reloaded"), the
  * apply stops there, creates the file $ECCFG_TEST_PAUSE_FILE and waits
@@ -104,6 +162,8 @@ node_open(struct node *n, struct eccfg_ctx *ctx, const char *path)
 	if ((fd = node_lock(n)) < 0)
 		return fd;
 	error = ecc_apply_recover(&n->current, &n->apply);
+	if (error == 0)
+		node_reload_pending(n);
 	close(fd);
 	if (error < 0)
 		return eccfg_error_prefix(error, "%s", n->boot.conf_dir);
@@ -250,7 +310,7 @@ int
 node_update(struct ecc_apply_result *res, struct node *n, int64_t target,
     enum ecc_apply_local local)
 {
-	int fd, error;
+	int fd, error, marked;
 
 	memset(res, 0, sizeof(*res));
 	res->revision = res->previous = n->current;
@@ -261,8 +321,65 @@ node_update(struct ecc_apply_result *res, struct node *n, int64_t target,
 		n->current = -1;
 		ecc_error_clear();
 	}
+	if ((marked = target != n->current))
+		node_pending_set(n, 1);
 	error = node_update_locked(res, n, target, local);
+	if (marked)
+		node_pending_set(n, 0);
 	close(fd);
+	return error;
+}
+
+/* Switch to the kept tree of `target` as an apply switches: the check
+ * first, then the switch and the reload, switching back (and reloading
+ * the tree that was current) when the reload fails.  A kept tree may
+ * never have passed its check (a crash between its rename and the
+ * check) or may be one whose reload failed, and the MTA has to reload
+ * after any switch. */
+static int
+node_switch_kept(struct ecc_apply_result *res, struct node *n,
+    int64_t target)
+{
+	const char *check = n->apply.check_command;
+	const char *reload = n->apply.reload_command;
+	int64_t cur = n->current;
+	char *tree, *old = NULL, *out = NULL;
+	int error = 0, status = 0;
+
+	tree = ecc_printf("%s/snapshots/r%" PRId64, n->boot.state_dir,
+	    target);
+	if (check && *check) {
+		if ((error = ecc_apply_run_command(&res->output, &status, check,
+		    tree, target)) < 0)
+			goto out;
+		if (status != 0) {
+			res->status = ECC_APPLY_CHECK_FAILED;
+			res->exit_status = status;
+			goto out;
+		}
+	}
+	if ((error = ecc_apply_rollback(&n->apply, target)) < 0)
+		goto out;
+	res->status = ECC_APPLY_OK;
+	res->revision = n->current = target;
+	ecc_log_info("node", "switched to the kept tree of r%" PRId64, target);
+	if (!reload || !*reload)
+		goto out;
+	if ((error = ecc_apply_run_command(&res->output, &status, reload,
+	    tree, target)) < 0 || status == 0)
+		goto out;
+	res->status = ECC_APPLY_RELOAD_FAILED;
+	res->exit_status = status;
+	if ((error = ecc_apply_rollback(&n->apply, cur)) < 0)
+		goto out;
+	res->revision = n->current = cur;
+	/* the failed reload's output is what is reported */
+	old = ecc_printf("%s/snapshots/r%" PRId64, n->boot.state_dir, cur);
+	error = ecc_apply_run_command(&out, &status, reload, old, cur);
+out:
+	free(out);
+	free(old);
+	free(tree);
 	return error;
 }
 
@@ -280,16 +397,8 @@ node_update_locked(struct ecc_apply_result *res, struct node *n,
 		res->status = ECC_APPLY_UNCHANGED;
 		return 0;
 	}
-	if (target >= 0 && n->current >= 0 && node_is_kept(n, target)) {
-		if ((error = ecc_apply_rollback(&n->apply, target)) < 0)
-			return error;
-		res->status = ECC_APPLY_OK;
-		res->revision = target;
-		n->current = target;
-		ecc_log_info("node", "switched to the kept tree of r%" PRId64,
-		    target);
-		return 0;
-	}
+	if (target >= 0 && n->current >= 0 && node_is_kept(n, target))
+		return node_switch_kept(res, n, target);
 	/* A delta only forward; a rollback to an older revision, or a tree
 	 * the delta cannot apply to, takes the full snapshot. */
 	since = n->current >= 0 && n->current < target ? n->current : -1;

@@ -59,10 +59,11 @@ int node_view_revision(int64_t *out, struct node *n, int64_t since,
     int wait);
 
 /* Bring CONF_DIR to revision `target` of the node's view: a kept tree is
- * switched to at once (no command runs: it was checked when applied);
- * otherwise the delta from the current revision (or the full snapshot)
- * is fetched and applied with `local` for hand edits.  res is filled as
- * by ecc_apply() and must be freed with ecc_apply_result_free(). */
+ * switched to without fetching anything (check_command and
+ * reload_command run as for an apply); otherwise the delta from the
+ * current revision (or the full snapshot) is fetched and applied with
+ * `local` for hand edits.  res is filled as by ecc_apply() and must be
+ * freed with ecc_apply_result_free(). */
 int node_update(struct ecc_apply_result *res, struct node *n,
     int64_t target, enum ecc_apply_local local);
 

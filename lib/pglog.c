@@ -65,6 +65,26 @@ static const char *const pglog_migrations[] = {
 	"  detail text NOT NULL);",
 };
 
+/* libpq's message on one line: its trailing newline dropped and the
+ * hint lines it adds ("\n\tIs the server running...") joined.  In place. */
+static void
+pglog_one_line(char *msg)
+{
+	char *r = msg, *w = msg;
+
+	for (; *r; r++) {
+		if (*r == '\n' || *r == '\t') {
+			if (w > msg && w[-1] != ' ')
+				*w++ = ' ';
+			continue;
+		}
+		*w++ = *r;
+	}
+	while (w > msg && w[-1] == ' ')
+		w--;
+	*w = '\0';
+}
+
 /* The error of a failed result: ECC_EUNAVAIL when the connection is
  * gone, ECC_ECONFLICT for a unique violation, ECC_ERROR otherwise. */
 static int
@@ -74,11 +94,9 @@ pglog_error(PGconn *c, PGresult *res, const char *what)
 	    NULL;
 	char *msg = ecc_strdup(res && PQresultErrorMessage(res)[0] ?
 	    PQresultErrorMessage(res) : PQerrorMessage(c));
-	size_t n = strlen(msg);
 	int code;
 
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		msg[--n] = '\0';
+	pglog_one_line(msg);
 	if (PQstatus(c) == CONNECTION_BAD)
 		code = ECC_EUNAVAIL;
 	else if (state && strcmp(state, "23505") == 0)
@@ -118,7 +136,6 @@ ecc_pglog_connect(PGconn **out, const char *conninfo)
 	const char *vals[] = { "5", conninfo, NULL };
 	PGconn *c;
 	char *msg;
-	size_t n;
 	int error;
 
 	*out = NULL;
@@ -127,9 +144,7 @@ ecc_pglog_connect(PGconn **out, const char *conninfo)
 		return ecc_error_set(ECC_ENOMEM, "database: out of memory");
 	if (PQstatus(c) != CONNECTION_OK) {
 		msg = ecc_strdup(PQerrorMessage(c));
-		n = strlen(msg);
-		while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-			msg[--n] = '\0';
+		pglog_one_line(msg);
 		error = ecc_error_set(ECC_EUNAVAIL, "database unavailable: %s",
 		    msg);
 		free(msg);

@@ -24,6 +24,17 @@ struct pg_store {
 	PGconn *conn;
 };
 
+/* Tell every manager that accounts or nodes changed (they reload their
+ * copies; cluster.c LISTENs).  A lost notification is caught by the
+ * reload after the next reconnect. */
+static void
+pgs_notify(struct pg_store *ps)
+{
+	PGresult *res = PQexec(ps->conn, "NOTIFY ecconfig_accounts");
+
+	PQclear(res);
+}
+
 /* Run one parameterized statement; *res (optional) gets a successful
  * result. */
 static int
@@ -42,6 +53,8 @@ pgs_exec(PGresult **out, struct pg_store *ps, const char *what,
 	res = PQexecParams(ps->conn, sql, n, NULL, v, NULL, NULL, 0);
 	st = PQresultStatus(res);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		if (strncmp(sql, "SELECT", 6) != 0)
+			pgs_notify(ps);
 		if (out)
 			*out = res;
 		else

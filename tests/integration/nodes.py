@@ -82,6 +82,13 @@ def nodes_by_name(m):
     return {n["name"]: n for n in body["nodes"]}
 
 
+def api_nodes(m):
+    """{name: entry} of GET /v1/nodes as admin (schema nodes); cheaper
+    than `eccfg nodes --json` for polling."""
+    body = m.api("GET", "/v1/nodes").ok("nodes")
+    return {n["name"]: n for n in body["nodes"]}
+
+
 def check_tree(tree):
     """Check that `tree` (a snapshot directory) holds exactly the files
     of its .ecconfig/manifest.json with their sizes, SHA-256s and modes;
@@ -189,13 +196,27 @@ class Node:
 
     # -- follow ------------------------------------------------------------
 
-    def start_follow(self, wait=2, env=None):
+    def start_follow(self, wait=2, env=None, ready=True):
+        """Start `eccfg follow --wait WAIT`; with `ready`, wait until it
+        says which revision it starts from (it has opened the node)."""
         if self.following():
             raise ecc.HarnessError(f"{self.name}: follow already running")
+        before = self.follow_stdout().count("starting from revision")
         with open(self.follow_out, "ab") as out, \
                 open(self.follow_err, "ab") as err:
             self.follow_proc = self.popen("follow", "--wait", wait,
                                           env=env, stdout=out, stderr=err)
+        if ready:
+            def started():
+                if self.follow_proc.poll() is not None:
+                    raise ecc.HarnessError(
+                        f"{self.name}: eccfg follow exited "
+                        f"{self.follow_proc.returncode}\n"
+                        f"{self.follow_report()}")
+                return self.follow_stdout().count(
+                    "starting from revision") > before
+            wait_for(started, WAIT_TIMEOUT, f"{self.name}'s follower to "
+                     "start", describe=self.follow_report)
         return self.follow_proc
 
     def following(self):
@@ -230,8 +251,9 @@ class Node:
         return p.returncode
 
     def follow_report(self, nlines=40):
-        return (f"--- {self.follow_out} ---\n{ecc.tail(self.follow_out, nlines)}"
-                f"\n--- {self.follow_err} ---\n"
+        return (f"--- {self.follow_out} ---\n"
+                f"{ecc.tail(self.follow_out, nlines)}\n"
+                f"--- {self.follow_err} ---\n"
                 f"{ecc.tail(self.follow_err, nlines)}")
 
     def follow_stdout(self):
@@ -286,13 +308,15 @@ class Node:
                         describe=self.follow_report)
 
     def wait_reported(self, timeout=WAIT_TIMEOUT, **want):
-        """Wait until the manager's entry for this node has the values of
-        `want` (e.g. applied_revision=3, result="ok"); returns it."""
+        """Wait until the manager's entry for this node (GET /v1/nodes)
+        has the values of `want` (e.g. applied_revision=3, result="ok");
+        returns the entry."""
         def check():
-            e = nodes_by_name(self.m).get(self.name)
+            e = api_nodes(self.m).get(self.name)
             if e and all(e.get(k) == v for k, v in want.items()):
                 return e
             return None
         return wait_for(check, timeout, f"{self.name} reported {want}",
-                        describe=lambda: (json.dumps(nodes_by_name(self.m).get(
-                            self.name)) + "\n" + self.follow_report()))
+                        describe=lambda: (
+                            json.dumps(api_nodes(self.m).get(self.name))
+                            + "\n" + self.follow_report()))

@@ -83,25 +83,6 @@ def view_revision(m, view):
     return [v["revision"] for v in views if v["name"] == view][0]
 
 
-def api_node(m, name):
-    """The manager's entry for node `name` (GET /v1/nodes), or None."""
-    body = m.api("GET", "/v1/nodes").ok("nodes")
-    return {n["name"]: n for n in body["nodes"]}.get(name)
-
-
-def wait_reported(node, timeout=PROPAGATION, **want):
-    """Wait until the manager's entry for `node` has the values of
-    `want` (polling the API); returns the entry."""
-    def check():
-        e = api_node(node.m, node.name)
-        if e and all(e.get(k) == v for k, v in want.items()):
-            return e
-        return None
-    return wait_for(check, timeout, f"{node.name} reported {want}",
-                    describe=lambda: (json.dumps(api_node(node.m, node.name))
-                                      + "\n" + node.follow_report()))
-
-
 def read(node, path):
     return (node.conf / path).read_text()
 
@@ -119,6 +100,29 @@ def logging_command(log, then="true"):
     its working directory to `log`, then runs `then`."""
     return (f'echo "$ECCONFIG_REVISION $ECCONFIG_TREE $(pwd -P)" >> {log}; '
             f'{then}')
+
+
+def pull_killed_at(node, step, tmp):
+    """Run `eccfg pull` on `node` until its apply pauses at `step` (the
+    test hook), then SIGKILL it there."""
+    pause = tmp / f"paused-{step}"
+    with open(tmp / f"pull-{step}.out", "wb") as out, \
+            open(tmp / f"pull-{step}.err", "wb") as err:
+        p = node.popen("pull", env={"ECCFG_TEST_PAUSE_AT": step,
+                                    "ECCFG_TEST_PAUSE_FILE": str(pause)},
+                       stdout=out, stderr=err)
+    try:
+        wait_for(lambda: pause.exists() or p.poll() is not None, 30,
+                 f"the pull to pause at {step}")
+        assert p.poll() is None, (
+            f"pull exited {p.returncode} instead of pausing at {step}: "
+            + (tmp / f"pull-{step}.err").read_text())
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait(10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 # ---------------------------------------------------------------------------
@@ -190,8 +194,8 @@ def test_follow__commits_reach_their_views(manager, fleet):
     for n in nodes:
         n.start_follow(wait=5)
     for n in nodes:
-        wait_reported(n, applied_revision=start, result="ok")
-        assert "starting from revision" in n.follow_stdout()
+        assert f"{n.conf}: starting from revision {start}" in \
+            n.follow_stdout()
 
     # A commit to global/ reaches every node.
     t0 = time.monotonic()
@@ -202,14 +206,14 @@ def test_follow__commits_reach_their_views(manager, fleet):
         check_tree(n.conf)
     assert time.monotonic() - t0 < PROPAGATION
     for n in nodes:
-        wait_reported(n, applied_revision=g, result="ok", stale=False)
+        n.wait_reported(applied_revision=g, result="ok", stale=False)
 
     # A commit to east/ reaches the east node only.
     e = commit(manager, write_change("east/default/east-only.conf",
                                      "east = 1\n"))
     n3.wait_revision(e, timeout=PROPAGATION)
     assert read(n3, "default/east-only.conf") == "east = 1\n"
-    wait_reported(n3, applied_revision=e, result="ok", stale=False)
+    n3.wait_reported(applied_revision=e, result="ok", stale=False)
     assert view_revision(manager, "default") == g
     fleet_view = nodes_by_name(manager)
     for n in (n1, n2):
@@ -326,20 +330,24 @@ def test_follow__node_identity_limits(manager, fleet):
         "unauthorized" in low, r.stderr
     assert n1.revision() == before
     assert read(n1, GLOBAL) != "# after the removal\n"
+    # status says so, not that the manager is unreachable.
+    st = n1.eccfg_ok("status").stdout
+    assert "manager refused this node (node mta1 is not enrolled)" in st, st
+    assert "unreachable" not in st, st
     # The other node carries on.
     n3.eccfg_ok("pull")
     assert read(n3, GLOBAL) == "# after the removal\n"
 
 
-def test_follow__check_command_failure(manager, fleet):
+def test_follow__check_command_failure(manager, fleet, tmp_path):
     n1 = fleet.enrolled(manager, "mta1", "default", "--check-command",
                         "test ! -e global/bad.conf")
     start = n1.revision()
     n1.start_follow(wait=2)
-    wait_reported(n1, applied_revision=start, result="ok")
+    n1.wait_reported(applied_revision=start, result="ok")
 
     bad = commit(manager, write_change("global/bad.conf", "bad\n"))
-    e = wait_reported(n1, result="check_failed")
+    e = n1.wait_reported(result="check_failed")
     assert e["applied_revision"] == start and e["stale"] is True, e
     assert n1.revision() == start
     assert not (n1.conf / "global/bad.conf").exists()
@@ -362,7 +370,21 @@ def test_follow__check_command_failure(manager, fleet):
     assert read(n1, GLOBAL) == "# good\n"
     assert not (n1.conf / "global/bad.conf").exists()
     check_tree(n1.conf)
-    wait_reported(n1, applied_revision=good, result="ok", stale=False)
+    n1.wait_reported(applied_revision=good, result="ok", stale=False)
+
+    # A tree that a crash left in place before its check is checked
+    # before it is ever switched to.
+    n1.stop_follow()
+    bad2 = commit(manager, write_change("global/bad.conf", "bad again\n"))
+    pull_killed_at(n1, "renamed", tmp_path)
+    assert n1.revision() == good
+    r = n1.eccfg("pull")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"check_command failed (exit 1); kept revision {good}" in \
+        r.stderr, r.stderr
+    assert n1.revision() == good and bad2 > good
+    assert not (n1.conf / "global/bad.conf").exists()
+    assert nodes_by_name(manager)["mta1"]["result"] == "check_failed"
 
 
 def test_follow__reload_command_failure(manager, fleet, tmp_path):
@@ -375,10 +397,10 @@ def test_follow__reload_command_failure(manager, fleet, tmp_path):
     assert cmd_log(log) == [[str(start), str(n1.tree(start)),
                              str(n1.tree(start))]]
     n1.start_follow(wait=2)
-    wait_reported(n1, applied_revision=start, result="ok")
+    n1.wait_reported(applied_revision=start, result="ok")
 
     bad = commit(manager, write_change(GLOBAL, "# FAIL\n"))
-    e = wait_reported(n1, result="reload_failed")
+    e = n1.wait_reported(result="reload_failed")
     assert e["applied_revision"] == start, e
     assert "reloading" in e["message"], e
     assert n1.revision() == start
@@ -402,7 +424,7 @@ def test_follow__reload_command_failure(manager, fleet, tmp_path):
 
     good = commit(manager, write_change(GLOBAL, "# fixed\n"))
     n1.wait_revision(good, timeout=PROPAGATION)
-    wait_reported(n1, applied_revision=good, result="ok")
+    n1.wait_reported(applied_revision=good, result="ok")
     assert cmd_log(log)[-1] == [str(good), str(n1.tree(good)),
                                 str(n1.tree(good))], cmd_log(log)
 
@@ -414,14 +436,14 @@ def test_follow__autoupdate_modes(manager, fleet):
     start = manager.head()
     for n in (off, ifu):
         n.start_follow(wait=2)
-        wait_reported(n, applied_revision=start, result="ok")
+        n.wait_reported(applied_revision=start, result="ok")
 
     r1 = commit(manager, write_change(GLOBAL, "# r1\n"))
     # ifunchanged without edits: applied.
     ifu.wait_revision(r1, timeout=PROPAGATION)
-    wait_reported(ifu, applied_revision=r1, result="ok")
+    ifu.wait_reported(applied_revision=r1, result="ok")
     # false: reported, not applied.
-    e = wait_reported(off, result="disabled")
+    e = off.wait_reported(result="disabled")
     assert e["applied_revision"] == start and e["stale"] is True, e
     assert off.revision() == start
 
@@ -439,7 +461,7 @@ def test_follow__autoupdate_modes(manager, fleet):
     original = node_conf.read_text()
     node_conf.write_text(original + "# edited by hand\n")
     r2 = commit(manager, write_change(GLOBAL, "# r2\n"))
-    e = wait_reported(ifu, result="local_edits")
+    e = ifu.wait_reported(result="local_edits")
     assert e["applied_revision"] == r1, e
     assert e["drift"] == ["mta2/ecelerity-node.conf"], e
     assert ifu.revision() == r1
@@ -456,13 +478,13 @@ def test_follow__autoupdate_modes(manager, fleet):
     # The edit undone: the next round applies.
     node_conf.write_text(original)
     ifu.wait_revision(r2, timeout=PROPAGATION)
-    wait_reported(ifu, applied_revision=r2, result="ok")
+    ifu.wait_reported(applied_revision=r2, result="ok")
 
     # `eccfg pull` applies whatever autoupdate says.
     r = off.eccfg_ok("pull")
     assert f"applied revision {r2} (was r{start})" in r.stdout, r.stdout
     assert off.revision() == r2 and read(off, GLOBAL) == "# r2\n"
-    wait_reported(off, applied_revision=r2, result="ok")
+    off.wait_reported(applied_revision=r2, result="ok")
 
 
 def test_follow__local_edits(manager, fleet):
@@ -470,7 +492,7 @@ def test_follow__local_edits(manager, fleet):
     n2 = fleet.enrolled(manager, "mta2")
     start = n1.revision()
     n1.start_follow(wait=2)
-    wait_reported(n1, applied_revision=start, result="ok")
+    n1.wait_reported(applied_revision=start, result="ok")
 
     # An edit the commit does not touch is carried into the new tree.
     (n1.conf / "mta1/ecelerity-node.conf").write_text("# mta1 by hand\n")
@@ -478,18 +500,16 @@ def test_follow__local_edits(manager, fleet):
     n1.wait_revision(a, timeout=PROPAGATION)
     assert read(n1, GLOBAL) == "# a\n"
     assert read(n1, "mta1/ecelerity-node.conf") == "# mta1 by hand\n"
-    assert (n1.tree(start) / "mta1/ecelerity-node.conf").read_bytes() == \
-        manager.file("default/mta1/ecelerity-node.conf")
     wait_for(lambda: "kept local edit: mta1/ecelerity-node.conf" in
              n1.follow_stdout(), 10, "the kept-edit line",
              describe=n1.follow_report)
-    e = wait_reported(n1, applied_revision=a, result="ok")
+    e = n1.wait_reported(applied_revision=a, result="ok")
     assert e["drift"] == ["mta1/ecelerity-node.conf"], e
 
     # An edit to a file the commit changes holds the update.
     (n1.conf / GLOBAL).write_text("# global by hand\n")
     b = commit(manager, write_change(GLOBAL, "# b\n"))
-    e = wait_reported(n1, result="held")
+    e = n1.wait_reported(result="held")
     assert e["applied_revision"] == a, e
     assert n1.revision() == a
     assert read(n1, GLOBAL) == "# global by hand\n"
@@ -505,7 +525,7 @@ def test_follow__local_edits(manager, fleet):
     assert read(n1, "mta1/ecelerity-node.conf").encode() == \
         manager.file("default/mta1/ecelerity-node.conf")
     check_tree(n1.conf)
-    wait_reported(n1, applied_revision=b, result="ok", drift=[])
+    n1.wait_reported(applied_revision=b, result="ok", drift=[])
 
     # --mine keeps the local file.
     (n2.conf / GLOBAL).write_text("# mine\n")
@@ -527,7 +547,7 @@ def test_follow__manager_restart(manager, fleet):
     n1 = fleet.enrolled(manager, "mta1")
     start = n1.revision()
     n1.start_follow(wait=2)
-    wait_reported(n1, applied_revision=start, result="ok")
+    n1.wait_reported(applied_revision=start, result="ok")
     port = manager.port
     assert manager.stop(signal.SIGTERM) == 0
     # The follower notices and keeps serving its tree.
@@ -541,7 +561,7 @@ def test_follow__manager_restart(manager, fleet):
     r = commit(manager, write_change(GLOBAL, "# after the restart\n"))
     n1.wait_revision(r, timeout=PROPAGATION + 10)
     assert read(n1, GLOBAL) == "# after the restart\n"
-    wait_reported(n1, applied_revision=r, result="ok")
+    n1.wait_reported(applied_revision=r, result="ok")
     assert n1.following()
 
 
@@ -559,10 +579,10 @@ def test_follow__fail_over(manager, fleet):
     st = n1.eccfg_ok("status").stdout
     assert f"view head: r{r1} ({manager.server})" in st, st
     n1.start_follow(wait=2)
-    wait_reported(n1, applied_revision=r1, result="ok")
+    n1.wait_reported(applied_revision=r1, result="ok")
     r2 = commit(manager, write_change(GLOBAL, "# r2\n"))
     n1.wait_revision(r2, timeout=PROPAGATION)
-    wait_reported(n1, applied_revision=r2, result="ok")
+    n1.wait_reported(applied_revision=r2, result="ok")
 
 
 STEPS = ("built", "synced", "renamed", "checked", "linked", "switched",
@@ -581,24 +601,15 @@ def test_follow__crash_during_apply(manager, fleet, tmp_path, step):
     new = commit(manager, write_change(GLOBAL, "# new\n"),
                  write_change("default/default/sub/added.conf", "x = 1\n"),
                  delete_change("default/mta2/ecelerity-node.conf"))
-    pause = tmp_path / "paused"
-    p = n1.popen("pull", env={"ECCFG_TEST_PAUSE_AT": step,
-                              "ECCFG_TEST_PAUSE_FILE": str(pause)},
-                 stdout=open(tmp_path / "pull.out", "wb"),
-                 stderr=open(tmp_path / "pull.err", "wb"))
-    try:
-        wait_for(lambda: pause.exists() or p.poll() is not None, 30,
-                 f"the pull to pause at {step}")
-        assert p.poll() is None, (
-            f"pull exited {p.returncode} instead of pausing at {step}: "
-            + (tmp_path / "pull.err").read_text())
-        os.killpg(p.pid, signal.SIGKILL)
-        p.wait(10)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    # One complete tree, old or new.
+    pull_killed_at(n1, step, tmp_path)
+    # Killed where it was asked to stop ...
+    assert n1.leftovers() == {"built": [f"r{new}.tmp"],
+                              "synced": [f"r{new}.tmp"],
+                              "linked": ["conf.tmp"]}.get(step, []), \
+        n1.leftovers()
+    assert (new in n1.kept()) == (step not in ("built", "synced")), \
+        n1.kept()
+    # ... on one complete tree, old or new.
     rev = n1.revision()
     assert rev == (new if step in SWITCHED_AT else old), rev
     assert n1.conf.is_symlink()
