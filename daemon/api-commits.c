@@ -64,6 +64,32 @@ commit_changeset(struct ecd_commit_job *cj, struct ecd_worker *w,
 	return error;
 }
 
+/* Record a revision just made in the audit trail. */
+static void
+commit_audit(struct ecd_commit_job *cj, ecc_store *st,
+    const struct ecc_changeset *cs)
+{
+	switch (cj->kind) {
+	case ECD_COMMIT_CHANGESET:
+		ecd_audit(st, &cj->actor, "commit", "r%" PRId64 " %.12s: %zu "
+		    "change(s)%s%.200s", cj->result.revision, cj->result.commit,
+		    cs ? cs->nchanges : 0, cs && cs->nchanges ? ", first " : "",
+		    cs && cs->nchanges ? cs->changes[0].path : "");
+		break;
+	case ECD_COMMIT_ROLLBACK:
+		ecd_audit(st, &cj->actor, "rollback", "r%" PRId64 " %.12s: to "
+		    "r%" PRId64 "%s", cj->result.revision, cj->result.commit,
+		    cj->target, cj->npaths ? " (some paths)" : "");
+		break;
+	case ECD_COMMIT_SUBCLUSTER:
+		ecd_audit(st, &cj->actor, "subcluster.create", "r%" PRId64
+		    " %.12s: %s%s%s", cj->result.revision, cj->result.commit,
+		    cj->name, cj->copy_from ? " from " : "", cj->copy_from ?
+		    cj->copy_from : "");
+		break;
+	}
+}
+
 static void
 commit_run(struct ecd_job *job, struct ecd_worker *w)
 {
@@ -101,6 +127,8 @@ commit_run(struct ecd_job *job, struct ecd_worker *w)
 		error = commit_changeset(cj, w, cs);
 		break;
 	}
+	if (error == 0 && !cj->result.unchanged)
+		commit_audit(cj, w->store, cs);
 	if (error < 0) {
 		cj->error = error;
 		cj->errmsg = ecc_strdup(ecc_error_last());
@@ -181,6 +209,7 @@ ecd_commit_job_new(struct ecd_ctx *ctx, enum ecd_commit_kind kind)
 	ecd_check_copy(&cj->check, ctx->srv->cfg);
 	cj->limits = ctx->srv->limits;
 	cj->author = ecc_strdup(ctx->user ? ctx->user : "unknown");
+	ecd_actor_set(&cj->actor, ctx);
 	cj->base = -1;
 	cj->start_us = ctx->start_us;
 	return cj;

@@ -75,6 +75,7 @@ struct node_job {
 	struct ecc_node *nodes;       /* the table after the change */
 	size_t nnodes;
 	int listed;
+	struct ecd_actor actor;
 };
 
 static void
@@ -212,6 +213,12 @@ node_run(struct ecd_job *job, struct ecd_worker *w)
 		nj->errmsg = ecc_strdup(ecc_error_last());
 		return;
 	}
+	if (nj->op == NODE_ENROLL)
+		ecd_audit(w->store, &nj->actor, "node.enroll", "%s in %s, "
+		    "certificate %s%s", nj->name, nj->subcluster, nj->serial,
+		    nj->force ? " (re-enrolled)" : "");
+	else if (nj->op == NODE_REMOVE)
+		ecd_audit(w->store, &nj->actor, "node.remove", "%s", nj->name);
 	if (ecc_store_node_list(w->store, &nj->nodes, &nj->nnodes) < 0)
 		ecc_log_err("nodes", "cannot list the nodes: %s",
 		    ecc_error_last());
@@ -302,6 +309,7 @@ node_job_new(struct ecd_server *srv, struct ecd_ctx *ctx, enum node_op op)
 	nj->srv = srv;
 	nj->ctx = ctx;
 	nj->op = op;
+	ecd_actor_set(&nj->actor, ctx);
 	return nj;
 }
 

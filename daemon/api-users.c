@@ -37,6 +37,7 @@ struct user_job {
 	struct ecc_user *users;       /* the accounts after the change */
 	size_t nusers;
 	int listed;
+	struct ecd_actor actor;
 };
 
 static void
@@ -109,6 +110,13 @@ user_run(struct ecd_job *job, struct ecd_worker *w)
 		uj->errmsg = ecc_strdup(ecc_error_last());
 		return;
 	}
+	if (uj->op == USER_CREATE)
+		ecd_audit(w->store, &uj->actor, "user.add", "%s (%s)",
+		    uj->name, ecc_role_name(uj->role));
+	else if (uj->op == USER_PASSWORD)
+		ecd_audit(w->store, &uj->actor, "user.passwd", "%s", uj->name);
+	else if (uj->op == USER_DELETE)
+		ecd_audit(w->store, &uj->actor, "user.remove", "%s", uj->name);
 	if (ecc_store_user_list(w->store, &uj->users, &uj->nusers) < 0)
 		ecc_log_err("auth", "cannot list the accounts: %s",
 		    ecc_error_last());
@@ -174,6 +182,7 @@ user_job_new(struct ecd_server *srv, struct ecd_ctx *ctx, enum user_op op)
 	uj->srv = srv;
 	uj->ctx = ctx;
 	uj->op = op;
+	ecd_actor_set(&uj->actor, ctx);
 	return uj;
 }
 

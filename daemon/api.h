@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <netinet/in.h>
+
 #include "ecconfig.h"
 
 #include "server.h"
@@ -84,6 +86,25 @@ void ecd_api_user_delete(struct ecd_ctx *ctx);
 /* Reload the accounts from the store on the writer and swap them into
  * the loop's copy (start-up, SIGHUP). */
 void ecd_users_reload(struct ecd_server *srv);
+
+/* api-audit.c: who did what from where, copied from a request when a
+ * job is made (the job runs on the writer, the request stays on the
+ * loop). */
+#define ECD_ACTOR_MAX 256
+struct ecd_actor {
+	char account[ECD_ACTOR_MAX];
+	char addr[INET6_ADDRSTRLEN + 8];
+};
+
+void ecd_actor_set(struct ecd_actor *a, const struct ecd_ctx *ctx);
+
+/* On the writer: add an entry to the audit trail of `st`; a failure is
+ * logged (the change it records has been made). */
+void ecd_audit(ecc_store *st, const struct ecd_actor *a, const char *action,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* GET /v1/audit?limit=N&before=ID */
+void ecd_api_audit(struct ecd_ctx *ctx);
 
 /* api-managers.c */
 void ecd_api_managers(struct ecd_ctx *ctx);
@@ -160,6 +181,7 @@ struct ecd_commit_job {
 	struct ecd_server *srv;
 	struct ecd_ctx *ctx;
 	enum ecd_commit_kind kind;
+	struct ecd_actor actor;
 	/* inputs, copied: the job runs on the writer */
 	struct ecd_check check;
 	struct ecc_limits limits;

@@ -88,6 +88,7 @@ const struct ecd_route ecd_routes[] = {
 	{ GET, "/v1/nodes", ecd_api_nodes, ECD_READ, ECD_BODY_NONE, NULL },
 	{ GET, "/v1/managers", ecd_api_managers, ECD_READ, ECD_BODY_NONE,
 	    NULL },
+	{ GET, "/v1/audit", ecd_api_audit, ECD_ADMIN, ECD_BODY_NONE, NULL },
 	{ POST, "/v1/nodes/enroll", ecd_api_node_enroll, ECD_READ,
 	    ECD_BODY_JSON, ecd_enroll_fields },
 	{ POST, "/v1/nodes/{}/status", ecd_api_node_status, ECD_NODE_SELF,

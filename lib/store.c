@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
 #include "error.h"
@@ -274,4 +275,51 @@ ecc_store_free(ecc_store *st)
 {
 	if (st)
 		st->ops->free(st);
+}
+
+void
+ecc_audit_clear(struct ecc_audit *a)
+{
+	if (!a)
+		return;
+	free(a->account);
+	free(a->address);
+	free(a->action);
+	free(a->detail);
+	memset(a, 0, sizeof(*a));
+}
+
+void
+ecc_audit_array_free(struct ecc_audit *v, size_t n)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++)
+		ecc_audit_clear(&v[i]);
+	free(v);
+}
+
+int
+ecc_store_audit_add(ecc_store *st, const struct ecc_audit *a)
+{
+	struct ecc_audit e = *a;
+
+	if (!a->account || !a->address || !a->action || !a->detail)
+		return ecc_error_set(ECC_EINVALID, "audit entry incomplete");
+	if (e.time == 0)
+		e.time = (int64_t)time(NULL);
+	return st->ops->audit_add(st, &e);
+}
+
+int
+ecc_store_audit_list(ecc_store *st, struct ecc_audit **out, size_t *n,
+    int64_t before, size_t limit)
+{
+	*out = NULL;
+	*n = 0;
+	if (limit == 0 || limit > ECC_AUDIT_LIST_MAX)
+		limit = ECC_AUDIT_LIST_MAX;
+	return st->ops->audit_list(st, out, n, before, limit);
 }

@@ -42,6 +42,22 @@ struct ecc_node {
 void ecc_node_clear(struct ecc_node *n);
 void ecc_node_array_free(struct ecc_node *v, size_t n);
 
+/* One entry of the audit trail: who changed what, from where, when. */
+struct ecc_audit {
+	int64_t id;                   /* assigned by the store, increasing */
+	int64_t time;                 /* epoch seconds */
+	char *account;                /* authenticated account */
+	char *address;                /* client address */
+	char *action;                 /* "commit", "rollback", "user.add", ... */
+	char *detail;                 /* "r12: 3 path(s)", the user name, ... */
+};
+
+void ecc_audit_clear(struct ecc_audit *a);
+void ecc_audit_array_free(struct ecc_audit *v, size_t n);
+
+/* Most entries one audit_list call returns. */
+#define ECC_AUDIT_LIST_MAX 10000
+
 struct ecc_store_ops {
 	const char *name;
 	int (*user_get)(ecc_store *st, struct ecc_user *out, const char *name);
@@ -53,6 +69,9 @@ struct ecc_store_ops {
 	int (*node_list)(ecc_store *st, struct ecc_node **out, size_t *n);
 	int (*node_put)(ecc_store *st, const struct ecc_node *node);
 	int (*node_remove)(ecc_store *st, const char *name);
+	int (*audit_add)(ecc_store *st, const struct ecc_audit *a);
+	int (*audit_list)(ecc_store *st, struct ecc_audit **out, size_t *n,
+	    int64_t before, size_t limit);
 	void (*free)(ecc_store *st);
 };
 
@@ -89,6 +108,14 @@ int ecc_store_node_get(ecc_store *st, struct ecc_node *out, const char *name);
 int ecc_store_node_list(ecc_store *st, struct ecc_node **out, size_t *n);
 int ecc_store_node_put(ecc_store *st, const struct ecc_node *node);
 int ecc_store_node_remove(ecc_store *st, const char *name);
+
+/* The audit trail (file store: DATA_DIR/audit.log, one JSON object a
+ * line, appended and fsynced; postgresql: ecc_audit).  audit_add fills
+ * time when 0; audit_list gives the `limit` newest entries with id below
+ * `before` (<= 0: from the newest), newest first. */
+int ecc_store_audit_add(ecc_store *st, const struct ecc_audit *a);
+int ecc_store_audit_list(ecc_store *st, struct ecc_audit **out, size_t *n,
+    int64_t before, size_t limit);
 void ecc_store_free(ecc_store *st);
 
 #endif

@@ -22,6 +22,8 @@
 
 #include "auth.h"
 #include "error.h"
+#include "json.h"
+#include "log.h"
 #include "path.h"
 #include "store.h"
 #include "util.h"
@@ -31,12 +33,17 @@
 #define USERS_FILE_MAX (16 * 1024 * 1024)
 #define USERS_HASH_MAX 512
 
+#define AUDIT_FILE "audit.log"
+#define AUDIT_MAX (64 * 1024 * 1024)
+
 struct file_store {
 	ecc_store base;               /* first: ecc_store * <-> file_store * */
 	char *path;
 	char *lock_path;
 	char *node_path;
 	char *node_lock_path;
+	char *audit_path;
+	int64_t audit_next;           /* next id; 0 until read */
 };
 
 /* The accounts as read from the file. */
@@ -715,6 +722,137 @@ file_node_remove(ecc_store *st, const char *name)
 	return file_node_modify((struct file_store *)st, NULL, name);
 }
 
+/* --- the audit trail: DATA_DIR/audit.log --- */
+
+/* Parse the lines of audit.log into *out (oldest first).  A line that
+ * does not parse (a torn write from a crash) is skipped and logged. */
+static int
+file_audit_read(struct file_store *fs, struct ecc_audit **out, size_t *n)
+{
+	char *buf = NULL, *line, *end;
+	size_t len = 0, cap = 0, lineno = 0;
+	struct ecc_audit *v = NULL, *a;
+	json_t *j;
+	int error;
+
+	*out = NULL;
+	*n = 0;
+	error = ecc_file_read(&buf, &len, fs->audit_path, AUDIT_MAX);
+	if (error == ECC_ENOTFOUND) {
+		ecc_error_clear();
+		return 0;
+	}
+	if (error == ECC_ETOOBIG)
+		return ecc_error_set(ECC_ETOOBIG, "%s is larger than %d MiB: "
+		    "move it aside (a new one is started)", fs->audit_path,
+		    AUDIT_MAX >> 20);
+	if (error < 0)
+		return error;
+	for (line = buf; line < buf + len; line = end + 1) {
+		lineno++;
+		if (!(end = memchr(line, '\n', (size_t)(buf + len - line))))
+			end = buf + len;
+		if (end == line)
+			continue;
+		if (ecc_json_parse(&j, line, (size_t)(end - line), 4) < 0 ||
+		    !json_is_integer(json_object_get(j, "id"))) {
+			ecc_log_warn("store", "%s:%zu: skipped: not an audit "
+			    "entry", fs->audit_path, lineno);
+			ecc_error_clear();
+			json_decref(j);
+			continue;
+		}
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			v = ecc_realloc(v, cap * sizeof(*v));
+		}
+		a = &v[(*n)++];
+		memset(a, 0, sizeof(*a));
+		a->id = json_integer_value(json_object_get(j, "id"));
+		a->time = json_integer_value(json_object_get(j, "time"));
+#define AUDIT_STR(f) a->f = ecc_strdup(json_string_value( \
+		json_object_get(j, #f)) ? json_string_value( \
+		json_object_get(j, #f)) : "")
+		AUDIT_STR(account);
+		AUDIT_STR(address);
+		AUDIT_STR(action);
+		AUDIT_STR(detail);
+#undef AUDIT_STR
+		json_decref(j);
+	}
+	free(buf);
+	*out = v;
+	return 0;
+}
+
+static int
+file_audit_add(ecc_store *st, const struct ecc_audit *a)
+{
+	struct file_store *fs = (struct file_store *)st;
+	struct ecc_audit *v = NULL;
+	size_t n = 0;
+	json_t *j;
+	char *text, *line;
+	int fd, error;
+
+	if (fs->audit_next == 0) {
+		if ((error = file_audit_read(fs, &v, &n)) < 0)
+			return error;
+		fs->audit_next = n ? v[n - 1].id + 1 : 1;
+		ecc_audit_array_free(v, n);
+	}
+	j = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s}", "id",
+	    (json_int_t)fs->audit_next, "time", (json_int_t)a->time, "account",
+	    a->account, "address", a->address, "action", a->action, "detail",
+	    a->detail);
+	if (!j)
+		return ecc_error_set(ECC_EINVALID, "audit entry is not UTF-8");
+	text = ecc_json_dump(j);
+	json_decref(j);
+	line = ecc_printf("%s\n", text);
+	free(text);
+	fd = open(fs->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0600);
+	if (fd < 0) {
+		free(line);
+		return ecc_error_set_errno(ECC_ERROR, "%s", fs->audit_path);
+	}
+	/* One write of one line: appends do not interleave. */
+	error = ecc_write_all(fd, line, strlen(line));
+	if (error == 0 && fsync(fd) < 0)
+		error = ecc_error_set_errno(ECC_ERROR, "fsync %s",
+		    fs->audit_path);
+	close(fd);
+	free(line);
+	if (error == 0)
+		fs->audit_next++;
+	return error;
+}
+
+static int
+file_audit_list(ecc_store *st, struct ecc_audit **out, size_t *n,
+    int64_t before, size_t limit)
+{
+	struct file_store *fs = (struct file_store *)st;
+	struct ecc_audit *v = NULL, *r;
+	size_t nv = 0, i, k = 0;
+	int error;
+
+	if ((error = file_audit_read(fs, &v, &nv)) < 0)
+		return error;
+	r = ecc_calloc(limit ? limit : 1, sizeof(*r));
+	for (i = nv; i > 0 && k < limit; i--) {
+		if (before > 0 && v[i - 1].id >= before)
+			continue;
+		r[k++] = v[i - 1];
+		memset(&v[i - 1], 0, sizeof(v[i - 1]));
+	}
+	ecc_audit_array_free(v, nv);
+	*out = r;
+	*n = k;
+	return 0;
+}
+
 static void
 file_free(ecc_store *st)
 {
@@ -726,6 +864,7 @@ file_free(ecc_store *st)
 	free(fs->lock_path);
 	free(fs->node_path);
 	free(fs->node_lock_path);
+	free(fs->audit_path);
 	free(fs);
 }
 
@@ -740,6 +879,8 @@ static const struct ecc_store_ops file_ops = {
 	.node_list = file_node_list,
 	.node_put = file_node_put,
 	.node_remove = file_node_remove,
+	.audit_add = file_audit_add,
+	.audit_list = file_audit_list,
 	.free = file_free,
 };
 
@@ -764,6 +905,7 @@ ecc_store_file_open(ecc_store **out, const char *data_dir)
 	fs->lock_path = ecc_printf("%s/%s", data_dir, USERS_LOCK);
 	fs->node_path = ecc_printf("%s/%s", data_dir, NODES_FILE);
 	fs->node_lock_path = ecc_printf("%s/%s", data_dir, NODES_LOCK);
+	fs->audit_path = ecc_printf("%s/%s", data_dir, AUDIT_FILE);
 	*out = &fs->base;
 	return 0;
 }

@@ -53,7 +53,8 @@ pgs_exec(PGresult **out, struct pg_store *ps, const char *what,
 	res = PQexecParams(ps->conn, sql, n, NULL, v, NULL, NULL, 0);
 	st = PQresultStatus(res);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-		if (strncmp(sql, "SELECT", 6) != 0)
+		if (strncmp(sql, "SELECT", 6) != 0 &&
+		    strstr(sql, "ecc_audit") == NULL)
 			pgs_notify(ps);
 		if (out)
 			*out = res;
@@ -293,6 +294,61 @@ pgs_node_remove(ecc_store *st, const char *name)
 	    name);
 }
 
+static int
+pgs_audit_add(ecc_store *st, const struct ecc_audit *a)
+{
+	char t[24];
+	const char *v[5];
+
+	snprintf(t, sizeof(t), "%" PRId64, a->time);
+	v[0] = t;
+	v[1] = a->account;
+	v[2] = a->address;
+	v[3] = a->action;
+	v[4] = a->detail;
+	return pgs_exec(NULL, (struct pg_store *)st, "recording the audit "
+	    "trail", "INSERT INTO ecc_audit (time, account, address, action, "
+	    "detail) VALUES ($1, $2, $3, $4, $5)", 5, v);
+}
+
+static int
+pgs_audit_list(ecc_store *st, struct ecc_audit **out, size_t *n,
+    int64_t before, size_t limit)
+{
+	PGresult *res;
+	struct ecc_audit *v;
+	char b[24], l[24];
+	const char *p[2];
+	int i, rows, error;
+
+	snprintf(b, sizeof(b), "%" PRId64, before > 0 ? before : INT64_MAX);
+	snprintf(l, sizeof(l), "%zu", limit);
+	p[0] = b;
+	p[1] = l;
+	if ((error = pgs_exec(&res, (struct pg_store *)st, "reading the audit "
+	    "trail", "SELECT id, time, account, address, action, detail FROM "
+	    "ecc_audit WHERE id < $1 ORDER BY id DESC LIMIT $2", 2, p)) < 0)
+		return error;
+	rows = PQntuples(res);
+	v = ecc_calloc(rows > 0 ? (size_t)rows : 1, sizeof(*v));
+	for (i = 0; i < rows; i++) {
+		if ((error = pgs_int(&v[i].id, res, i, 0)) < 0 ||
+		    (error = pgs_int(&v[i].time, res, i, 1)) < 0) {
+			ecc_audit_array_free(v, (size_t)i);
+			PQclear(res);
+			return error;
+		}
+		v[i].account = ecc_strdup(PQgetvalue(res, i, 2));
+		v[i].address = ecc_strdup(PQgetvalue(res, i, 3));
+		v[i].action = ecc_strdup(PQgetvalue(res, i, 4));
+		v[i].detail = ecc_strdup(PQgetvalue(res, i, 5));
+	}
+	PQclear(res);
+	*out = v;
+	*n = (size_t)rows;
+	return 0;
+}
+
 static void
 pgs_free(ecc_store *st)
 {
@@ -315,6 +371,8 @@ static const struct ecc_store_ops pg_ops = {
 	.node_list = pgs_node_list,
 	.node_put = pgs_node_put,
 	.node_remove = pgs_node_remove,
+	.audit_add = pgs_audit_add,
+	.audit_list = pgs_audit_list,
 	.free = pgs_free,
 };
 

@@ -16,7 +16,7 @@ BODIES = ["error", "health", "login", "token", "revisions", "revision",
           "diff", "tree", "commit", "commit-result", "rollback", "views",
           "manifest", "watch", "subclusters", "subcluster-create", "users",
           "user", "user-create", "password", "enroll", "enrolled", "nodes",
-          "node-status", "managers"]
+          "node-status", "managers", "audit"]
 
 
 def example(name):
