@@ -5,9 +5,11 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ecconfig.h"
 
@@ -20,6 +22,8 @@
 /* Sync with the log this often even without a notification. */
 #define CLUSTER_TICK_SECONDS 5
 #define CLUSTER_ACCOUNTS_CHANNEL "ecconfig_accounts"
+#define CLUSTER_TOKEN_CHANNEL "ecconfig_token"
+#define CLUSTER_TOKEN_GONE_CHANNEL "ecconfig_token_gone"
 
 struct ecd_cluster {
 	struct ecd_server *srv;
@@ -29,6 +33,8 @@ struct ecd_cluster {
 	PGconn *wconn;                /* start-up, then the writer only */
 	ecc_pg *pg;                   /* the loop's: LISTEN */
 	struct event *tick;
+	struct event *kick;           /* activated by the writer: sync soon */
+	pthread_mutex_t kick_lock;    /* guards kick against its freeing */
 	int sync_running;             /* a sync job is queued or running */
 	int sync_again;               /* another was asked for meanwhile */
 };
@@ -47,11 +53,23 @@ cluster_publish(ecc_repo *repo, const struct ecc_publish *p, void *payload)
 		error = ecc_pglog_publish(cl->wconn, p, cl->name);
 	if (error == ECC_ECONFLICT) {
 		/* Another manager took the number: take its revisions, so
-		 * the caller retries on the new head. */
+		 * the caller retries on the new head.  Under the publish
+		 * lock, so that the retry cannot lose again however busy
+		 * the cluster is; the retry's publish releases it, or, when
+		 * the commit is not retried (out of date, rejected), the
+		 * sync job asked for here, which runs after this job. */
 		why = ecc_strdup(ecc_error_last());
+		if (ecc_pglog_lock(cl->wconn) < 0)
+			ecc_log_warn("cluster", "taking the publish lock after "
+			    "losing r%" PRId64 ": %s", p->revision,
+			    ecc_error_last());
 		if (ecc_pglog_catch_up(NULL, cl->wconn, repo) < 0)
 			ecc_log_warn("cluster", "catching up after losing r%"
 			    PRId64 ": %s", p->revision, ecc_error_last());
+		pthread_mutex_lock(&cl->kick_lock);
+		if (cl->kick)
+			event_active(cl->kick, EV_TIMEOUT, 0);
+		pthread_mutex_unlock(&cl->kick_lock);
 		ecc_log_info("cluster", "%s; retrying", why);
 		ecc_error_set(ECC_ECONFLICT, "%s", why);
 		free(why);
@@ -69,7 +87,8 @@ cluster_publish(ecc_repo *repo, const struct ecc_publish *p, void *payload)
 struct sync_job {
 	struct ecd_job job;
 	struct ecd_cluster *cl;
-	struct ecd_state *state;      /* when revisions were imported */
+	struct ecd_state *state;      /* when the head moved */
+	int64_t served;               /* the loop's head when queued */
 	size_t imported;
 	int error;
 	char *errmsg;
@@ -82,12 +101,18 @@ sync_run(struct ecd_job *job, struct ecd_worker *w)
 	struct ecd_cluster *cl = sj->cl;
 	int error;
 
+	/* A publish lock still held after a lost race goes now: the commit
+	 * that took it has finished. */
+	ecc_pglog_unlock(cl->wconn);
 	if ((error = ecc_pglog_ensure(&cl->wconn, cl->conninfo)) == 0 &&
 	    (error = ecc_pglog_catch_up(&sj->imported, cl->wconn,
 	    w->repo)) == 0)
 		error = ecc_pglog_manager_seen(cl->wconn, cl->name,
 		    cl->address ? cl->address : "", ecc_repo_head(w->repo));
-	if (sj->imported > 0 && ecd_state_build(&sj->state, w->repo) < 0)
+	/* Also when nothing was imported here: a commit that lost a race
+	 * imported the winner's revisions but, refused, built no state. */
+	if (ecc_repo_head(w->repo) > sj->served &&
+	    ecd_state_build(&sj->state, w->repo) < 0)
 		ecc_log_err("cluster", "imported up to r%" PRId64 ", but the "
 		    "view state could not be rebuilt: %s",
 		    ecc_repo_head(w->repo), ecc_error_last());
@@ -138,6 +163,7 @@ cluster_sync(struct ecd_cluster *cl)
 		return;
 	}
 	sj = ecc_calloc(1, sizeof(*sj));
+	sj->served = cl->srv->state ? cl->srv->state->head : -1;
 	sj->job.run = sync_run;
 	sj->job.done = sync_done;
 	sj->cl = cl;
@@ -146,6 +172,86 @@ cluster_sync(struct ecd_cluster *cl)
 }
 
 /* --- the loop's side --- */
+
+static void cluster_log_failure(const PGresult *res, int code,
+    const char *msg, void *payload);
+
+/* --- tokens --- */
+
+static void
+cluster_token_rows(const PGresult *res, int code, const char *msg,
+    void *payload)
+{
+	struct ecd_cluster *cl = payload;
+	int64_t expires;
+	int i;
+
+	if (code < 0) {
+		ecc_log_info("cluster", "reading tokens: %s", msg);
+		return;
+	}
+	for (i = 0; i < PQntuples(res); i++)
+		if (ecc_parse_int64(&expires, PQgetvalue(res, i, 3), 0,
+		    INT64_MAX) == 0)
+			ecd_server_token_add(cl->srv, PQgetvalue(res, i, 0),
+			    PQgetvalue(res, i, 1),
+			    strcmp(PQgetvalue(res, i, 2), "admin") == 0 ?
+			    ECC_ROLE_ADMIN : ECC_ROLE_SERVICE, expires);
+}
+
+/* Load one token (`key`), or every live one (NULL). */
+static void
+cluster_load_tokens(struct ecd_cluster *cl, const char *key)
+{
+	char now[24];
+	const char *v[2];
+
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	v[0] = now;
+	v[1] = key;
+	ecc_pg_query(cl->pg, key ? "SELECT hash, account, role, expires FROM "
+	    "ecc_tokens WHERE expires > $1 AND hash = $2" : "SELECT hash, "
+	    "account, role, expires FROM ecc_tokens WHERE expires > $1",
+	    key ? 2 : 1, v, NULL, NULL, cluster_token_rows, cl);
+}
+
+void
+ecd_cluster_put_token(struct ecd_cluster *cl, const char *key,
+    const char *user, enum ecc_role role, int64_t expires)
+{
+	char e[24];
+	const char *v[4];
+
+	if (!cl || !cl->pg)
+		return;
+	snprintf(e, sizeof(e), "%" PRId64, expires);
+	v[0] = key;
+	v[1] = user;
+	v[2] = role == ECC_ROLE_ADMIN ? "admin" : "service";
+	v[3] = e;
+	ecc_pg_query(cl->pg, "WITH ins AS (INSERT INTO ecc_tokens (hash, "
+	    "account, role, expires) VALUES ($1, $2, $3, $4) ON CONFLICT (hash) "
+	    "DO NOTHING RETURNING hash) SELECT pg_notify('"
+	    CLUSTER_TOKEN_CHANNEL "', hash) FROM ins", 4, v, NULL, NULL,
+	    cluster_log_failure, (void *)"sharing a token");
+}
+
+void
+ecd_cluster_drop_tokens(struct ecd_cluster *cl, const char *key,
+    const char *user)
+{
+	const char *v[1];
+
+	if (!cl || !cl->pg)
+		return;
+	v[0] = key ? key : user;
+	ecc_pg_query(cl->pg, key ? "WITH d AS (DELETE FROM ecc_tokens WHERE "
+	    "hash = $1 RETURNING hash) SELECT pg_notify('"
+	    CLUSTER_TOKEN_GONE_CHANNEL "', hash) FROM d" : "WITH d AS (DELETE "
+	    "FROM ecc_tokens WHERE account = $1 RETURNING hash) SELECT "
+	    "pg_notify('" CLUSTER_TOKEN_GONE_CHANNEL "', hash) FROM d", 1, v,
+	    NULL, NULL, cluster_log_failure, (void *)"withdrawing tokens");
+}
 
 static void
 cluster_on_notify(const char *channel, const char *extra, void *payload)
@@ -157,6 +263,15 @@ cluster_on_notify(const char *channel, const char *extra, void *payload)
 	if (strcmp(channel, CLUSTER_ACCOUNTS_CHANNEL) == 0) {
 		ecd_users_reload(srv);
 		ecd_nodes_reload(srv);
+		return;
+	}
+	if (strcmp(channel, CLUSTER_TOKEN_CHANNEL) == 0) {
+		if (!ecd_map_get(srv->tokens, extra))
+			cluster_load_tokens(cl, extra);
+		return;
+	}
+	if (strcmp(channel, CLUSTER_TOKEN_GONE_CHANNEL) == 0) {
+		ecd_server_token_drop(srv, extra);
 		return;
 	}
 	if (ecc_parse_int64(&rev, extra, 0, INT64_MAX) == 0 && srv->state &&
@@ -176,6 +291,7 @@ cluster_on_state(int up, const char *why, void *payload)
 		cluster_sync(cl);
 		ecd_users_reload(cl->srv);
 		ecd_nodes_reload(cl->srv);
+		cluster_load_tokens(cl, NULL);
 	} else {
 		ecc_log_warn("cluster", "database unavailable: %s; serving "
 		    "reads, refusing commits", why);
@@ -184,6 +300,25 @@ cluster_on_state(int up, const char *why, void *payload)
 
 static void
 cluster_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ecd_cluster *cl = arg;
+	char now[24];
+	const char *v[1] = { now };
+
+	(void)fd;
+	(void)what;
+	cluster_sync(cl);
+	if (ecc_pg_is_up(cl->pg)) {
+		snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+		ecc_pg_query(cl->pg, "DELETE FROM ecc_tokens WHERE expires <= $1",
+		    1, v, NULL, NULL, cluster_log_failure,
+		    (void *)"dropping expired tokens");
+	}
+}
+
+/* The writer asks for a sync (after a lost race). */
+static void
+cluster_kick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
@@ -230,6 +365,7 @@ ecd_cluster_prepare(struct ecd_cluster **out, const struct ecc_dconf *cfg,
 	*out = NULL;
 	*repo_out = NULL;
 	cl = ecc_calloc(1, sizeof(*cl));
+	pthread_mutex_init(&cl->kick_lock, NULL);
 	cl->conninfo = ecc_strdup(cfg->db_conninfo);
 	cl->name = ecc_strdup(name);
 	if ((error = ecc_pglog_connect(&cl->wconn, cl->conninfo)) < 0 ||
@@ -285,11 +421,18 @@ ecd_cluster_start(struct ecd_cluster *cl, struct ecd_server *srv,
 	cl->address = ecc_strdup(address ? address : "");
 	if ((error = ecc_pg_new(&cl->pg, srv->base, cl->conninfo, &cb)) < 0 ||
 	    (error = ecc_pg_listen(cl->pg, ECC_PGLOG_CHANNEL)) < 0 ||
-	    (error = ecc_pg_listen(cl->pg, CLUSTER_ACCOUNTS_CHANNEL)) < 0)
+	    (error = ecc_pg_listen(cl->pg, CLUSTER_ACCOUNTS_CHANNEL)) < 0 ||
+	    (error = ecc_pg_listen(cl->pg, CLUSTER_TOKEN_CHANNEL)) < 0 ||
+	    (error = ecc_pg_listen(cl->pg, CLUSTER_TOKEN_GONE_CHANNEL)) < 0)
 		return error;
 	if (!(cl->tick = event_new(srv->base, -1, EV_PERSIST,
 	    cluster_tick_cb, cl)) || event_add(cl->tick, &tv) < 0)
 		return ecc_error_set(ECC_ERROR, "cannot start the sync timer");
+	pthread_mutex_lock(&cl->kick_lock);
+	cl->kick = event_new(srv->base, -1, 0, cluster_kick_cb, cl);
+	pthread_mutex_unlock(&cl->kick_lock);
+	if (!cl->kick)
+		return ecc_error_set(ECC_ERROR, "cannot create an event");
 	return 0;
 }
 
@@ -302,6 +445,12 @@ ecd_cluster_stop(struct ecd_cluster *cl)
 		event_free(cl->tick);
 		cl->tick = NULL;
 	}
+	pthread_mutex_lock(&cl->kick_lock);
+	if (cl->kick) {
+		event_free(cl->kick);
+		cl->kick = NULL;
+	}
+	pthread_mutex_unlock(&cl->kick_lock);
 	ecc_pg_free(cl->pg);
 	cl->pg = NULL;
 }
@@ -314,6 +463,7 @@ ecd_cluster_free(struct ecd_cluster *cl)
 	ecd_cluster_stop(cl);
 	if (cl->wconn)
 		PQfinish(cl->wconn);
+	pthread_mutex_destroy(&cl->kick_lock);
 	free(cl->conninfo);
 	free(cl->name);
 	free(cl->address);

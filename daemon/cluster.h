@@ -59,6 +59,14 @@ void ecd_cluster_put_node_status(struct ecd_cluster *cl, const char *node,
 void ecd_cluster_fetch_node_status(struct ecd_cluster *cl,
     struct ecd_ctx *ctx, void (*then)(struct ecd_ctx *ctx));
 
+/* Share a new token (by its SHA-256 `key`) with the other managers, or
+ * withdraw one (`key`) or all of an account's (`user`).  Asynchronous;
+ * `cl` may be NULL (standalone: nothing to do). */
+void ecd_cluster_put_token(struct ecd_cluster *cl, const char *key,
+    const char *user, enum ecc_role role, int64_t expires);
+void ecd_cluster_drop_tokens(struct ecd_cluster *cl, const char *key,
+    const char *user);
+
 /* Reply to GET /v1/managers from ecc_managers (asynchronously). */
 void ecd_cluster_managers(struct ecd_cluster *cl, struct ecd_ctx *ctx);
 

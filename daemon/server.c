@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
@@ -31,6 +32,7 @@
 #include "ecconfig.h"
 
 #include "api.h"
+#include "cluster.h"
 #include "map.h"
 #include "server.h"
 
@@ -647,7 +649,8 @@ int
 ecd_server_token_new(struct ecd_server *srv, char out[ECC_TOKEN_HEX_LEN],
     const char *user, enum ecc_role role)
 {
-	struct ecd_token *t;
+	char key[ECC_SHA256_HEX_LEN];
+	int64_t expires;
 	int error;
 
 	if (ecd_map_count(srv->tokens) >= TOKENS_MAX)
@@ -657,19 +660,45 @@ ecd_server_token_new(struct ecd_server *srv, char out[ECC_TOKEN_HEX_LEN],
 		    "try again later", TOKENS_MAX);
 	if ((error = ecc_token_new(out)) < 0)
 		return error;
-	t = ecc_calloc(1, sizeof(*t));
-	t->user = ecc_strdup(user);
-	t->role = role;
-	t->expires_ms = ecc_now_ms() + (uint64_t)srv->cfg->token_ttl * 1000;
-	token_free(ecd_map_put(srv->tokens, out, t));
+	/* Kept by hash: the table (and, in a cluster, the database) never
+	 * holds a usable token. */
+	ecc_sha256_hex(key, out, strlen(out));
+	expires = (int64_t)time(NULL) + srv->cfg->token_ttl;
+	ecd_server_token_add(srv, key, user, role, expires);
+	ecd_cluster_put_token(srv->cluster, key, user, role, expires);
 	return 0;
 }
 
 void
-ecd_server_revoke_token(struct ecd_server *srv, const char *token)
+ecd_server_token_add(struct ecd_server *srv, const char *key,
+    const char *user, enum ecc_role role, int64_t expires)
 {
-	if (token)
-		token_free(ecd_map_remove(srv->tokens, token));
+	struct ecd_token *t;
+	int64_t left = expires - (int64_t)time(NULL);
+
+	if (left <= 0 || ecd_map_count(srv->tokens) >= TOKENS_MAX)
+		return;
+	t = ecc_calloc(1, sizeof(*t));
+	t->user = ecc_strdup(user);
+	t->role = role;
+	t->expires = expires;
+	t->expires_ms = ecc_now_ms() + (uint64_t)left * 1000;
+	token_free(ecd_map_put(srv->tokens, key, t));
+}
+
+void
+ecd_server_token_drop(struct ecd_server *srv, const char *key)
+{
+	if (key)
+		token_free(ecd_map_remove(srv->tokens, key));
+}
+
+void
+ecd_server_revoke_token(struct ecd_server *srv, const char *key)
+{
+	ecd_server_token_drop(srv, key);
+	if (key)
+		ecd_cluster_drop_tokens(srv->cluster, key, NULL);
 }
 
 struct revoke_arg {
@@ -691,6 +720,16 @@ token_revoke_cb(const char *key, void *value, void *payload)
 	return 1;
 }
 
+static void
+token_revoke_local(struct ecd_server *srv, const char *user)
+{
+	struct revoke_arg ra = { user, 0 };
+
+	ecd_map_foreach(srv->tokens, token_revoke_cb, &ra);
+	if (ra.n)
+		ecc_log_info("auth", "revoked %zu token(s) of %s", ra.n, user);
+}
+
 void
 ecd_server_revoke_user(struct ecd_server *srv, const char *user)
 {
@@ -699,6 +738,7 @@ ecd_server_revoke_user(struct ecd_server *srv, const char *user)
 	ecd_map_foreach(srv->tokens, token_revoke_cb, &ra);
 	if (ra.n)
 		ecc_log_info("auth", "revoked %zu token(s) of %s", ra.n, user);
+	ecd_cluster_drop_tokens(srv->cluster, NULL, user);
 }
 
 /* The per-account key: names that are no account share one bucket, so
@@ -851,6 +891,18 @@ void
 ecd_server_set_users(struct ecd_server *srv, struct ecc_user *users,
     size_t n)
 {
+	size_t i, j;
+
+	/* An account removed, or whose password or role changed (here or
+	 * through another manager), loses its sessions. */
+	for (i = 0; i < srv->nusers; i++) {
+		for (j = 0; j < n; j++)
+			if (strcmp(srv->users[i].name, users[j].name) == 0)
+				break;
+		if (j == n || strcmp(srv->users[i].hash, users[j].hash) != 0 ||
+		    srv->users[i].role != users[j].role)
+			token_revoke_local(srv, srv->users[i].name);
+	}
 	ecc_user_array_free(srv->users, srv->nusers);
 	srv->users = users;
 	srv->nusers = n;
@@ -1113,6 +1165,7 @@ server_authenticate(struct ecd_ctx *ctx)
 {
 	struct ecd_server *srv = ctx->srv;
 	const char *h = ecd_get_header(ctx, "Authorization");
+	char key[ECC_SHA256_HEX_LEN];
 	struct ecd_token *t;
 	X509 *x;
 
@@ -1127,21 +1180,23 @@ server_authenticate(struct ecd_ctx *ctx)
 	h += 7;
 	while (*h == ' ')
 		h++;
+	if (strlen(h) == ECC_TOKEN_HEX_LEN - 1)
+		ecc_sha256_hex(key, h, strlen(h));
 	if (strlen(h) != ECC_TOKEN_HEX_LEN - 1 ||
-	    !(t = ecd_map_get(srv->tokens, h))) {
+	    !(t = ecd_map_get(srv->tokens, key))) {
 		ecd_reply_error(ctx, 401, "unauthorized", "unknown or revoked "
 		    "token; log in again");
 		return -1;
 	}
 	if (t->expires_ms <= ecc_now_ms()) {
-		token_free(ecd_map_remove(srv->tokens, h));
+		token_free(ecd_map_remove(srv->tokens, key));
 		ecd_reply_error(ctx, 401, "unauthorized", "token expired; log "
 		    "in again");
 		return -1;
 	}
 	ctx->user = ecc_strdup(t->user);
 	ctx->role = t->role;
-	ctx->token = ecc_strdup(h);
+	ctx->token = ecc_strdup(key);
 	return 0;
 }
 

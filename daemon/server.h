@@ -134,6 +134,7 @@ struct ecd_token {
 	char *user;
 	enum ecc_role role;
 	uint64_t expires_ms;           /* ecc_now_ms() clock */
+	int64_t expires;               /* epoch seconds */
 };
 
 struct ecd_server {
@@ -209,8 +210,16 @@ void ecd_server_set_nodes(struct ecd_server *srv, struct ecc_node *nodes,
 const struct ecc_node *ecd_server_node(const struct ecd_server *srv,
     const char *name);
 void ecd_node_status_free(void *p);
-/* Revoke one token. */
-void ecd_server_revoke_token(struct ecd_server *srv, const char *token);
+/* Revoke the token whose SHA-256 is `key` (ctx->token), here and, in a
+ * cluster, on every manager. */
+void ecd_server_revoke_token(struct ecd_server *srv, const char *key);
+
+/* The table of tokens is keyed by the tokens' SHA-256 (hex): add one
+ * that expires at `expires` (epoch seconds; ignored if past), or drop
+ * one, here only (cluster.c replicates tokens made elsewhere). */
+void ecd_server_token_add(struct ecd_server *srv, const char *key,
+    const char *user, enum ecc_role role, int64_t expires);
+void ecd_server_token_drop(struct ecd_server *srv, const char *key);
 
 /* Revoke every token of `user`. */
 void ecd_server_revoke_user(struct ecd_server *srv, const char *user);

@@ -17,6 +17,9 @@
 
 /* Taken for the migration transaction: "ecc" + 2027. */
 #define PGLOG_MIGRATE_LOCK "6648432027"
+/* Taken by every publish, and held by a manager that lost a race from
+ * its catch-up to its retry (ecc_pglog_lock). */
+#define PGLOG_PUBLISH_LOCK "6648432028"
 #define PGLOG_BATCH 64           /* as in the LIMIT below */
 
 /* Migration N brings the schema from version N-1 to N. */
@@ -63,6 +66,13 @@ static const char *const pglog_migrations[] = {
 	"  address text NOT NULL,"
 	"  action text NOT NULL,"
 	"  detail text NOT NULL);",
+	/* 2: bearer tokens shared by the managers (by SHA-256) */
+	"CREATE TABLE ecc_tokens ("
+	"  hash char(64) PRIMARY KEY,"
+	"  account text NOT NULL,"
+	"  role text NOT NULL CHECK (role IN ('admin', 'service')),"
+	"  expires bigint NOT NULL);"
+	"CREATE INDEX ecc_tokens_account ON ecc_tokens (account);",
 };
 
 /* libpq's message on one line: its trailing newline dropped and the
@@ -278,7 +288,12 @@ ecc_pglog_publish(PGconn *c, const struct ecc_publish *p,
 	len[6] = (int)p->pack_len;
 	fmt[6] = 1;
 	v[7] = manager;
-	/* One statement: the row and the notification commit together. */
+	/* Under the publish lock, which a manager catching up after a lost
+	 * race may hold already (then its transaction is open). */
+	if (PQtransactionStatus(c) != PQTRANS_INTRANS &&
+	    (error = ecc_pglog_lock(c)) < 0)
+		return error;
+	/* The row and the notification commit together. */
 	res = PQexecParams(c,
 	    "WITH ins AS (INSERT INTO ecc_revisions (rev, commit_id, parent, "
 	    "author, message, time, pack, manager) VALUES ($1, $2, $3, $4, "
@@ -288,10 +303,40 @@ ecc_pglog_publish(PGconn *c, const struct ecc_publish *p,
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		error = pglog_error(c, res, "publishing the revision");
 	PQclear(res);
+	if (error == 0)
+		error = ecc_pglog_exec(c, "COMMIT");
+	if (error < 0)
+		ecc_pglog_unlock(c);
 	if (error == ECC_ECONFLICT)
 		ecc_error_set(ECC_ECONFLICT, "r%" PRId64 " was taken by another "
 		    "manager", p->revision);
 	return error;
+}
+
+int
+ecc_pglog_lock(PGconn *c)
+{
+	int error;
+
+	ecc_pglog_unlock(c);
+	if ((error = ecc_pglog_exec(c, "BEGIN")) < 0)
+		return error;
+	if ((error = ecc_pglog_exec(c, "SELECT pg_advisory_xact_lock("
+	    PGLOG_PUBLISH_LOCK ")")) < 0)
+		ecc_pglog_unlock(c);
+	return error;
+}
+
+void
+ecc_pglog_unlock(PGconn *c)
+{
+	PGresult *res;
+
+	if (!c || PQstatus(c) != CONNECTION_OK ||
+	    PQtransactionStatus(c) == PQTRANS_IDLE)
+		return;
+	res = PQexec(c, "ROLLBACK");
+	PQclear(res);
 }
 
 int

@@ -15,6 +15,7 @@
  *                   manager)
  *   ecc_managers(name PK, address, head, seen)
  *   ecc_audit(id, time, account, address, action, detail)
+ *   ecc_tokens(hash PK, account, role, expires)         (version 2)
  *
  * A revision is published by inserting the next number; the primary key
  * decides between managers racing for it, and NOTIFY in the same
@@ -33,7 +34,7 @@
 
 #define ECC_PGLOG_CHANNEL "ecconfig_revision"
 /* Schema version this build writes; a newer database is refused. */
-#define ECC_PGLOG_SCHEMA_VERSION 1
+#define ECC_PGLOG_SCHEMA_VERSION 2
 
 /* Connect, blocking, with connect_timeout 5 s unless `conninfo` (a libpq
  * string or URI) says otherwise.  ECC_EUNAVAIL with libpq's reason. */
@@ -54,11 +55,24 @@ int ecc_pglog_migrate(PGconn *c);
 /* The highest revision in the log, -1 when it is empty. */
 int ecc_pglog_head(int64_t *out, PGconn *c);
 
-/* Insert `p` as the next revision, and NOTIFY, in one statement.
- * ECC_ECONFLICT when that number (or commit) is taken; ECC_EUNAVAIL
- * when the database cannot be reached. */
+/* Insert `p` as the next revision, and NOTIFY, in one transaction under
+ * the publish lock (taken here, unless ecc_pglog_lock left it held), and
+ * commit, which releases the lock.  ECC_ECONFLICT when that number (or
+ * commit) is taken; ECC_EUNAVAIL when the database cannot be reached. */
 int ecc_pglog_publish(PGconn *c, const struct ecc_publish *p,
     const char *manager);
+
+/* Take the publish lock in a transaction left open on `c`: until it is
+ * released no other manager can publish.  A manager that lost a race
+ * takes it before catching up, so its retry, built on the log's head,
+ * cannot lose again (without it a busy cluster can beat the same commit
+ * every time).  Released by the next ecc_pglog_publish on `c`, or by
+ * ecc_pglog_unlock; waits while another manager holds it. */
+int ecc_pglog_lock(PGconn *c);
+
+/* Roll back the transaction open on `c`, if any (releasing the publish
+ * lock).  Harmless on a lost connection. */
+void ecc_pglog_unlock(PGconn *c);
 
 /* Import every revision of the log above the repository's head, in
  * order, in batches.  *imported (optional) counts them. */
