@@ -186,10 +186,15 @@ ecd_api_subcluster_create(struct ecd_ctx *ctx)
 	const struct ecd_state *st = ctx->srv->state;
 	struct ecd_commit_job *cj;
 
+	if (ecc_name_is_reserved(name)) {
+		ecd_reply_error(ctx, 400, "invalid", "subcluster name '%s': "
+		    "reserved ('global' holds the shared files, 'all' is the "
+		    "view of the whole repository)", name);
+		return;
+	}
 	if (!ecc_name_is_subcluster(name)) {
 		ecd_reply_error(ctx, 400, "invalid", "subcluster name '%s': "
-		    "must be lower case and one word ([a-z][a-z0-9_-]*, not "
-		    "'global')", name);
+		    "must be lower case and one word ([a-z][a-z0-9_-]*)", name);
 		return;
 	}
 	if (copy_from && !ecc_name_is_subcluster(copy_from)) {

@@ -1,6 +1,7 @@
 /*
  * cmd-cat.c - `eccfg cat [-r REV] PATH`: one file of the repository, at
- * a revision (default the head), written to stdout byte for byte.
+ * a revision (default the head), written to stdout byte for byte.  Inside
+ * a checkout PATH is a view path (wc_repo_operands()).
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 
 #include "client.h"
 #include "eccfg.h"
+#include "wc.h"
 
 enum {
 	OPT_REVISION = 1,
@@ -36,45 +38,61 @@ static int
 cat_run(struct eccfg_ctx *ctx, int argc, char **argv)
 {
 	struct eccfg_client *c = NULL;
+	struct eccfg_server_hint hint;
 	struct ecc_http_response resp;
-	char *uri = NULL, *escaped = NULL;
-	const char *path;
+	struct wc *wc = NULL;
+	char *uri = NULL, *escaped = NULL, **paths = NULL;
+	size_t npaths = 0;
 	int64_t rev = -1;
 	int first, error = -1, rc;
 
 	memset(&resp, 0, sizeof(resp));
+	memset(&hint, 0, sizeof(hint));
 	if ((rc = eccfg_parse_options(ctx, argc, argv, cat_on_opt, &rev,
 	    &first)) != 0)
 		return rc < 0 ? ECCFG_EXIT_USAGE : ECCFG_EXIT_OK;
 	if (argc - first != 1)
 		return eccfg_usage(ctx, "expected one PATH");
-	path = argv[first];
-	while (*path == '/')
-		path++;
-	if (ecc_path_validate(path, NULL) < 0)
-		return eccfg_usage(ctx, "%s", ecc_error_last());
-	escaped = ecc_http_escape(path, 1);
+	if ((error = wc_repo_operands(&paths, &npaths, &wc, 1,
+	    argv + first)) < 0) {
+		rc = error == ECC_EINVALID ?
+		    eccfg_usage(ctx, "%s", ecc_error_last()) :
+		    eccfg_report(ctx);
+		goto done;
+	}
+	if (npaths != 1) {
+		rc = eccfg_usage(ctx, "'%s': the top of the checkout is not a "
+		    "file", argv[first]);
+		goto done;
+	}
+	escaped = ecc_http_escape(paths[0], 1);
 	if (rev >= 0)
 		uri = ecc_printf("/v1/files/%s?rev=%lld", escaped,
 		    (long long)rev);
 	else
 		uri = ecc_printf("/v1/files/%s", escaped);
-	if ((error = eccfg_client_new(&c, ctx, NULL)) < 0 ||
+	if (wc)
+		wc_server_hint(&hint, wc);
+	if ((error = eccfg_client_new(&c, ctx, wc ? &hint : NULL)) < 0 ||
 	    (error = eccfg_client_get(&resp, c, uri)) < 0)
 		goto out;
 	if (resp.len && fwrite(resp.body, 1, resp.len, stdout) != resp.len &&
 	    errno != EPIPE) {
 		error = ecc_error_set_errno(ECC_ERROR, "cannot write %s to "
-		    "standard output", path);
+		    "standard output", paths[0]);
 		goto out;
 	}
 	error = 0;
 out:
+	rc = error < 0 ? eccfg_report(ctx) : ECCFG_EXIT_OK;
+done:
 	eccfg_client_free(c);
+	wc_free(wc);
 	ecc_http_response_clear(&resp);
+	ecc_strv_free(paths, npaths);
 	free(uri);
 	free(escaped);
-	return error < 0 ? eccfg_report(ctx) : ECCFG_EXIT_OK;
+	return rc;
 }
 
 const struct eccfg_cmd eccfg_cmd_cat = {

@@ -41,6 +41,11 @@ checkout_opt(int id, const char *arg, void *payload)
 
 	switch (id) {
 	case OPT_SUBCLUSTER:
+		if (ecc_name_is_reserved(arg))
+			return ecc_error_set(ECC_EINVALID, "'%s' is reserved "
+			    "and names no subcluster%s", arg,
+			    strcmp(arg, ECC_VIEW_ALL) == 0 ? " (--all checks "
+			    "out the whole repository)" : "");
 		if (!ecc_name_is_subcluster(arg))
 			return ecc_error_set(ECC_EINVALID, "'%s': subcluster "
 			    "names must be lower case and one word", arg);

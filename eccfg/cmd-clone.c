@@ -46,15 +46,17 @@ copy_line_cmp(const void *a, const void *b)
 	    ((const struct copy_line *)b)->path);
 }
 
-/* Normalize a folder operand: no leading or trailing '/', valid. */
+/* Normalize a folder operand: relative, no trailing '/', valid. */
 static int
 copy_folder_arg(char **out, const char *arg, const char *what)
 {
 	size_t n;
 
 	*out = NULL;
-	while (*arg == '/')
-		arg++;
+	if (*arg == '/') {
+		eccfg_check_repo_path(arg);
+		return eccfg_error_prefix(ECC_EINVALID, "%s", what);
+	}
 	n = strlen(arg);
 	while (n > 0 && arg[n - 1] == '/')
 		n--;
@@ -147,8 +149,8 @@ eccfg_copy_folder(struct eccfg_ctx *ctx, int argc, char **argv, int exact)
 	json_t *stree = NULL, *dtree = NULL;
 	const char *message = NULL;
 	char *src = NULL, *dst = NULL, *msg = NULL, *spath = NULL;
-	char *dpath = NULL, *esc = NULL, *uri = NULL;
-	size_t ns = 0, nd = 0, nlines = 0, i;
+	char *dpath = NULL, *esc = NULL, *uri = NULL, *said = NULL, *line;
+	size_t ns = 0, nd = 0, nlines = 0, saidlen = 0, i;
 	int64_t head = -1, drev;
 	int first, error = -1, rc;
 
@@ -227,9 +229,12 @@ eccfg_copy_folder(struct eccfg_ctx *ctx, int argc, char **argv, int exact)
 		goto out;
 	}
 	qsort(lines, nlines, sizeof(*lines), copy_line_cmp);
-	for (i = 0; i < nlines; i++)
-		eccfg_say(ctx, "%s %s\n", lines[i].verb, lines[i].path);
-	rc = eccfg_post_changeset(ctx, c, cs, NULL);
+	for (i = 0; i < nlines; i++) {
+		line = ecc_printf("%s %s\n", lines[i].verb, lines[i].path);
+		ecc_str_append(&said, &saidlen, line);
+		free(line);
+	}
+	rc = eccfg_post_changeset(ctx, c, cs, said, NULL);
 	goto done;
 out:
 	rc = error < 0 ? eccfg_report(ctx) : ECCFG_EXIT_OK;
@@ -251,6 +256,7 @@ done:
 	free(dpath);
 	free(esc);
 	free(uri);
+	free(said);
 	return rc;
 }
 

@@ -132,22 +132,6 @@ out:
 	return rc < 0 ? eccfg_report(ctx) : rc;
 }
 
-/* The repository prefix for a checkout-relative path of `view`: the
- * view's own folders map like files do. */
-static int
-diff_repo_prefix(char **out, const char *view, const char *rel)
-{
-	if (strcmp(view, ECC_VIEW_ALL) == 0 || !strchr(rel, '/')) {
-		if (strcmp(view, ECC_VIEW_ALL) == 0 ||
-		    strcmp(rel, "global") == 0)
-			*out = ecc_strdup(rel);
-		else
-			*out = ecc_printf("%s/%s", view, rel);
-		return 0;
-	}
-	return ecc_view_to_repo(out, view, rel);
-}
-
 /* GET /v1/diff for one repository prefix (NULL: everything) and print
  * its patch. */
 static int
@@ -187,7 +171,8 @@ diff_remote(struct eccfg_ctx *ctx, const struct diff_args *a, int argc,
 	struct wc *wc = NULL;
 	struct eccfg_client *c = NULL;
 	struct eccfg_server_hint hint;
-	char *rel = NULL, *prefix = NULL, *second = NULL;
+	char **prefixes = NULL;
+	size_t nprefixes = 0, i;
 	int rc;
 
 	memset(&hint, 0, sizeof(hint));
@@ -196,38 +181,32 @@ diff_remote(struct eccfg_ctx *ctx, const struct diff_args *a, int argc,
 	if (a->from < 0)
 		return eccfg_usage(ctx, "-r: the first revision must be a "
 		    "number");
-	rc = wc_open(&wc, argc ? argv[0] : NULL, WC_LOCK_SHARED);
-	if (rc < 0 && rc != ECC_ENOTFOUND)
+	if ((rc = wc_repo_operands(&prefixes, &nprefixes, &wc, argc,
+	    argv)) < 0)
 		goto out;
 	if (wc) {
-		/* In a checkout, operands are view paths. */
-		if (argc && (rc = wc_resolve_path(&rel, wc, argv[0])) < 0)
-			goto out;
-		if (rel && *rel) {
-			if ((rc = diff_repo_prefix(&prefix, wc->view, rel)) < 0)
+		/* Without PATH, what the checkout shows. */
+		if (argc == 0) {
+			ecc_strv_free(prefixes, nprefixes);
+			if ((rc = wc_view_to_repo(&prefixes, &nprefixes, wc,
+			    "")) < 0)
 				goto out;
-		} else if (strcmp(wc->view, ECC_VIEW_ALL) != 0) {
-			prefix = ecc_strdup("global");
-			second = ecc_strdup(wc->view);
 		}
 		wc_server_hint(&hint, wc);
-	} else if (argc) {
-		/* Outside a checkout, a repository path. */
-		if ((rc = ecc_path_validate(argv[0], NULL)) < 0)
-			goto out;
-		prefix = ecc_strdup(argv[0]);
 	}
-	if ((rc = eccfg_client_new(&c, ctx, wc ? &hint : NULL)) < 0 ||
-	    (rc = diff_fetch(c, a, prefix)) < 0 ||
-	    (second && (rc = diff_fetch(c, a, second)) < 0))
+	if ((rc = eccfg_client_new(&c, ctx, wc ? &hint : NULL)) < 0)
+		goto out;
+	if (nprefixes == 0)
+		rc = diff_fetch(c, a, NULL);
+	for (i = 0; rc == 0 && i < nprefixes; i++)
+		rc = diff_fetch(c, a, prefixes[i]);
+	if (rc < 0)
 		goto out;
 	rc = ECCFG_EXIT_OK;
 out:
 	eccfg_client_free(c);
 	wc_free(wc);
-	free(rel);
-	free(prefix);
-	free(second);
+	ecc_strv_free(prefixes, nprefixes);
 	return rc < 0 ? eccfg_report(ctx) : rc;
 }
 

@@ -1,7 +1,8 @@
 /*
  * cmd-log.c - `eccfg log [-n N] [-r REV] [PATH]`: the revision history,
  * newest first, printed the way Subversion prints it (or the server's
- * JSON with --json); also the entry printer `eccfg show` shares.
+ * JSON with --json); also the entry printer `eccfg show` shares.  Inside
+ * a checkout PATH is a view path (wc_repo_operands()).
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 
 #include "client.h"
 #include "eccfg.h"
+#include "wc.h"
 
 #define LOG_MAX_LIMIT 1000
 
@@ -52,8 +54,7 @@ log_on_opt(int id, const char *arg, void *payload)
 }
 
 void
-eccfg_print_revision(struct eccfg_ctx *ctx, const json_t *rev,
-    int with_changes)
+eccfg_print_revision(const json_t *rev, int with_changes)
 {
 	const char *author, *commit, *message, *path, *action;
 	json_t *changes, *ch;
@@ -62,8 +63,6 @@ eccfg_print_revision(struct eccfg_ctx *ctx, const json_t *rev,
 	char when[64] = "(no date)";
 	size_t i, len;
 
-	if (ctx->g.quiet)
-		return;
 	author = json_string_value(json_object_get(rev, "author"));
 	commit = json_string_value(json_object_get(rev, "commit"));
 	message = json_string_value(json_object_get(rev, "message"));
@@ -101,37 +100,47 @@ log_run(struct eccfg_ctx *ctx, int argc, char **argv)
 {
 	struct log_opts o = { .limit = 100, .rev = -1 };
 	struct eccfg_client *c = NULL;
+	struct eccfg_server_hint hint;
+	struct wc *wc = NULL;
 	json_t *res = NULL, *revs, *rev;
-	char *uri = NULL, *path = NULL, *t;
-	size_t i;
+	char *uri = NULL, *path = NULL, *t, **paths = NULL;
+	size_t i, npaths = 0;
 	int first, error = -1, rc;
 
+	memset(&hint, 0, sizeof(hint));
 	if ((rc = eccfg_parse_options(ctx, argc, argv, log_on_opt, &o,
 	    &first)) != 0)
 		return rc < 0 ? ECCFG_EXIT_USAGE : ECCFG_EXIT_OK;
 	if (argc - first > 1)
 		return eccfg_usage(ctx, "at most one PATH");
+	if ((error = wc_repo_operands(&paths, &npaths, &wc, argc - first,
+	    argv + first)) < 0) {
+		rc = error == ECC_EINVALID ?
+		    eccfg_usage(ctx, "%s", ecc_error_last()) :
+		    eccfg_report(ctx);
+		goto done;
+	}
+	if (npaths > 1) {
+		rc = eccfg_usage(ctx, "'%s': the top of a subcluster checkout "
+		    "is %s/ and %s/ at once; name one of them (log follows one "
+		    "path)", argv[first], paths[0], paths[1]);
+		goto done;
+	}
 	uri = ecc_printf("/v1/revisions?limit=%lld", (long long)o.limit);
 	if (o.rev >= 0) {
 		t = ecc_printf("%s&before=%lld", uri, (long long)o.rev);
 		free(uri);
 		uri = t;
 	}
-	if (first < argc) {
-		const char *p = argv[first];
-
-		while (*p == '/')
-			p++;
-		if (*p && (error = ecc_path_validate(p, NULL)) < 0)
-			goto out;
-		if (*p) {
-			path = ecc_http_escape(p, 1);
-			t = ecc_printf("%s&path=%s", uri, path);
-			free(uri);
-			uri = t;
-		}
+	if (npaths == 1) {
+		path = ecc_http_escape(paths[0], 1);
+		t = ecc_printf("%s&path=%s", uri, path);
+		free(uri);
+		uri = t;
 	}
-	if ((error = eccfg_client_new(&c, ctx, NULL)) < 0 ||
+	if (wc)
+		wc_server_hint(&hint, wc);
+	if ((error = eccfg_client_new(&c, ctx, wc ? &hint : NULL)) < 0 ||
 	    (error = eccfg_client_json(&res, NULL, c, "GET", uri, NULL)) < 0)
 		goto out;
 	if (ctx->g.json) {
@@ -145,16 +154,21 @@ log_run(struct eccfg_ctx *ctx, int argc, char **argv)
 		    "revisions", eccfg_client_server(c));
 		goto out;
 	}
-	eccfg_say(ctx, "%s\n", ECCFG_LOG_SEPARATOR);
+	/* The log is the data, printed even with --quiet. */
+	printf("%s\n", ECCFG_LOG_SEPARATOR);
 	json_array_foreach(revs, i, rev)
-		eccfg_print_revision(ctx, rev, 0);
+		eccfg_print_revision(rev, 0);
 	error = 0;
 out:
+	rc = error < 0 ? eccfg_report(ctx) : ECCFG_EXIT_OK;
+done:
 	eccfg_client_free(c);
+	wc_free(wc);
 	json_decref(res);
+	ecc_strv_free(paths, npaths);
 	free(uri);
 	free(path);
-	return error < 0 ? eccfg_report(ctx) : ECCFG_EXIT_OK;
+	return rc;
 }
 
 const struct eccfg_cmd eccfg_cmd_log = {

@@ -77,7 +77,7 @@ put_run(struct eccfg_ctx *ctx, int argc, char **argv)
 	struct stat st;
 	const char *message = NULL, *src, *base;
 	char *data = NULL, *dest = NULL, *esc = NULL, *uri = NULL;
-	char *msg = NULL, mode[8];
+	char *msg = NULL, *line = NULL, mode[8];
 	size_t len = 0;
 	int64_t head;
 	int first, error = -1, rc, exists, exec;
@@ -91,8 +91,10 @@ put_run(struct eccfg_ctx *ctx, int argc, char **argv)
 		    "(a repository path)");
 	src = argv[first];
 	base = argv[first + 1];
-	while (*base == '/')
-		base++;
+	if (*base == '/') {
+		eccfg_check_repo_path(base);
+		return eccfg_usage(ctx, "DEST %s", ecc_error_last());
+	}
 	/* "DEST/" names a folder: keep SRC's file name, as cp does. */
 	if (*base && base[strlen(base) - 1] == '/') {
 		const char *slash = strrchr(src, '/');
@@ -100,8 +102,8 @@ put_run(struct eccfg_ctx *ctx, int argc, char **argv)
 	} else {
 		dest = ecc_strdup(base);
 	}
-	if (ecc_path_validate(dest, NULL) < 0) {
-		rc = eccfg_usage(ctx, "%s", ecc_error_last());
+	if (eccfg_check_repo_path(dest) < 0) {
+		rc = eccfg_usage(ctx, "DEST %s", ecc_error_last());
 		goto done;
 	}
 	if ((error = ecc_file_read(&data, &len, src,
@@ -130,8 +132,8 @@ put_run(struct eccfg_ctx *ctx, int argc, char **argv)
 	msg = message ? ecc_strdup(message) : ecc_printf("put %s", dest);
 	cs = ecc_changeset_new(head, msg);
 	ecc_changeset_add_write(cs, dest, data, len, exec ? 0755 : 0644);
-	eccfg_say(ctx, "%s %s\n", exists ? "Sending" : "Adding", dest);
-	rc = eccfg_post_changeset(ctx, c, cs, NULL);
+	line = ecc_printf("%s %s\n", exists ? "Sending" : "Adding", dest);
+	rc = eccfg_post_changeset(ctx, c, cs, line, NULL);
 	goto done;
 out:
 	rc = error < 0 ? eccfg_report(ctx) : ECCFG_EXIT_OK;
@@ -144,6 +146,7 @@ done:
 	free(esc);
 	free(uri);
 	free(msg);
+	free(line);
 	return rc;
 }
 

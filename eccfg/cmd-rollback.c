@@ -1,8 +1,9 @@
 /*
  * cmd-rollback.c - `eccfg rollback REV [PATH...] -m MSG`: a new revision
  * whose tree (or only those paths) equals REV's; history is never
- * rewritten.  Also the commit-result reporting the server-side commands
- * share (eccfg_post_commit).
+ * rewritten; inside a checkout the paths are view paths.  Also the
+ * commit-result reporting the server-side commands share
+ * (eccfg_post_commit).
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 
 #include "client.h"
 #include "eccfg.h"
+#include "wc.h"
 
 #define ROLLBACK_MAX_PATHS 10000
 
@@ -23,7 +25,8 @@ static const struct eccfg_opt rollback_opts[] = {
 
 int
 eccfg_post_commit(struct eccfg_ctx *ctx, struct eccfg_client *c,
-    const char *uri, const json_t *body, int64_t *revision)
+    const char *uri, const json_t *body, const char *lines,
+    int64_t *revision)
 {
 	json_t *res = NULL, *e, *paths, *p;
 	const char *output;
@@ -60,10 +63,13 @@ eccfg_post_commit(struct eccfg_ctx *ctx, struct eccfg_client *c,
 	rev = json_integer_value(json_object_get(res, "revision"));
 	if (revision)
 		*revision = rev;
-	if (json_is_true(json_object_get(res, "unchanged")))
+	if (json_is_true(json_object_get(res, "unchanged"))) {
 		eccfg_say(ctx, "Nothing to commit\n");
-	else
+	} else {
+		if (lines)
+			eccfg_say(ctx, "%s", lines);
 		eccfg_say(ctx, "Committed revision %lld.\n", (long long)rev);
+	}
 	rc = ECCFG_EXIT_OK;
 out:
 	json_decref(res);
@@ -72,7 +78,7 @@ out:
 
 int
 eccfg_post_changeset(struct eccfg_ctx *ctx, struct eccfg_client *c,
-    const struct ecc_changeset *cs, int64_t *revision)
+    const struct ecc_changeset *cs, const char *lines, int64_t *revision)
 {
 	json_t *body = NULL;
 	char *text;
@@ -86,7 +92,7 @@ eccfg_post_changeset(struct eccfg_ctx *ctx, struct eccfg_client *c,
 		return eccfg_report(ctx);
 	}
 	free(text);
-	rc = eccfg_post_commit(ctx, c, "/v1/commits", body, revision);
+	rc = eccfg_post_commit(ctx, c, "/v1/commits", body, lines, revision);
 	json_decref(body);
 	return rc;
 }
@@ -100,11 +106,15 @@ rollback_run(struct eccfg_ctx *ctx, int argc, char **argv)
 {
 	struct rollback_opts o = { NULL };
 	struct eccfg_client *c = NULL;
-	json_t *body = NULL, *paths = NULL;
-	const char *p;
+	struct eccfg_server_hint hint;
+	struct wc *wc = NULL;
+	json_t *body = NULL, *jpaths = NULL;
+	char **paths = NULL;
+	size_t npaths = 0, i;
 	int64_t rev;
-	int first, i, error = -1, rc;
+	int first, error, rc;
 
+	memset(&hint, 0, sizeof(hint));
 	if ((rc = eccfg_parse_options(ctx, argc, argv, eccfg_message_opt,
 	    &o.message, &first)) != 0)
 		return rc < 0 ? ECCFG_EXIT_USAGE : ECCFG_EXIT_OK;
@@ -121,37 +131,42 @@ rollback_run(struct eccfg_ctx *ctx, int argc, char **argv)
 	if (rev < 0)
 		return eccfg_usage(ctx, "rolling back to HEAD changes nothing; "
 		    "give an older revision");
-	paths = json_array();
-	for (i = first + 1; i < argc; i++) {
-		p = argv[i];
-		while (*p == '/')
-			p++;
-		if (ecc_path_validate(p, NULL) < 0) {
-			json_decref(paths);
-			return eccfg_usage(ctx, "%s", ecc_error_last());
-		}
-		if (json_array_append_new(paths, json_string(p)) < 0) {
-			json_decref(paths);
-			return eccfg_usage(ctx, "%s: not valid UTF-8", p);
-		}
+	/* Inside a checkout the paths are view paths; none (or the top of
+	 * an --all checkout) means the whole tree. */
+	if ((error = wc_repo_operands(&paths, &npaths, &wc, argc - first - 1,
+	    argv + first + 1)) < 0) {
+		rc = error == ECC_EINVALID ?
+		    eccfg_usage(ctx, "%s", ecc_error_last()) :
+		    eccfg_report(ctx);
+		goto out;
 	}
+	jpaths = json_array();
+	for (i = 0; i < npaths; i++)
+		if (json_array_append_new(jpaths, json_string(paths[i])) < 0) {
+			rc = eccfg_usage(ctx, "%s: not valid UTF-8", paths[i]);
+			goto out;
+		}
 	body = json_pack("{s:I, s:s}", "revision", (json_int_t)rev,
 	    "message", o.message);
 	if (!body) {
-		json_decref(paths);
-		return eccfg_usage(ctx, "the message is not valid UTF-8");
+		rc = eccfg_usage(ctx, "the message is not valid UTF-8");
+		goto out;
 	}
-	if (json_array_size(paths))
-		json_object_set(body, "paths", paths);
-	if ((error = eccfg_client_new(&c, ctx, NULL)) < 0) {
+	if (json_array_size(jpaths))
+		json_object_set(body, "paths", jpaths);
+	if (wc)
+		wc_server_hint(&hint, wc);
+	if (eccfg_client_new(&c, ctx, wc ? &hint : NULL) < 0) {
 		rc = eccfg_report(ctx);
 		goto out;
 	}
-	rc = eccfg_post_commit(ctx, c, "/v1/rollback", body, NULL);
+	rc = eccfg_post_commit(ctx, c, "/v1/rollback", body, NULL, NULL);
 out:
 	eccfg_client_free(c);
+	wc_free(wc);
 	json_decref(body);
-	json_decref(paths);
+	json_decref(jpaths);
+	ecc_strv_free(paths, npaths);
 	return rc;
 }
 

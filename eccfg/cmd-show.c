@@ -37,8 +37,9 @@ show_run(struct eccfg_ctx *ctx, int argc, char **argv)
 	if (ctx->g.json) {
 		eccfg_print_json(res);
 	} else {
-		eccfg_say(ctx, "%s\n", ECCFG_LOG_SEPARATOR);
-		eccfg_print_revision(ctx, res, 1);
+		/* The entry is the data, printed even with --quiet. */
+		printf("%s\n", ECCFG_LOG_SEPARATOR);
+		eccfg_print_revision(res, 1);
 	}
 	error = 0;
 out:

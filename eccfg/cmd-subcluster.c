@@ -74,7 +74,7 @@ subcluster_list(struct eccfg_ctx *ctx, struct eccfg_client *c)
 		return error;
 	if (ctx->g.json) {
 		eccfg_print_json(res);
-	} else if (!ctx->g.quiet) {
+	} else {
 		scs = json_object_get(res, "subclusters");
 		json_array_foreach(scs, i, sc) {
 			name = json_string_value(json_object_get(sc, "name"));
@@ -96,6 +96,10 @@ subcluster_check_name(struct eccfg_ctx *ctx, const char *name)
 {
 	if (ecc_name_is_subcluster(name))
 		return 0;
+	if (ecc_name_is_reserved(name))
+		return eccfg_usage(ctx, "'%s' is reserved and cannot name a "
+		    "subcluster ('global' holds the shared files, 'all' is the "
+		    "view of the whole repository)", name);
 	return eccfg_usage(ctx, "'%s': subcluster names must be lower case "
 	    "and one word", name);
 }
@@ -105,7 +109,7 @@ subcluster_create(struct eccfg_ctx *ctx, struct eccfg_client *c,
     const char *name, const char *copy_from, const char *message)
 {
 	json_t *body = NULL;
-	char *msg = NULL;
+	char *msg = NULL, *lines;
 	int rc;
 
 	msg = message ? ecc_strdup(message) : copy_from ?
@@ -118,14 +122,13 @@ subcluster_create(struct eccfg_ctx *ctx, struct eccfg_client *c,
 	}
 	if (copy_from)
 		json_object_set_new(body, "copy_from", json_string(copy_from));
-	if (copy_from)
-		eccfg_say(ctx, "Copying %s/default to %s/default\n", copy_from,
-		    name);
-	else
-		eccfg_say(ctx, "Adding %s/default from the templates\n", name);
-	rc = eccfg_post_commit(ctx, c, "/v1/subclusters", body, NULL);
+	lines = copy_from ? ecc_printf("Copying %s/default to %s/default\n",
+	    copy_from, name) : ecc_printf("Adding %s/default from the "
+	    "templates\n", name);
+	rc = eccfg_post_commit(ctx, c, "/v1/subclusters", body, lines, NULL);
 	json_decref(body);
 	free(msg);
+	free(lines);
 	return rc;
 }
 

@@ -104,7 +104,7 @@ user_list(struct eccfg_ctx *ctx, struct eccfg_client *c)
 		return error;
 	if (ctx->g.json) {
 		eccfg_print_json(res);
-	} else if (!ctx->g.quiet) {
+	} else {
 		users = json_object_get(res, "users");
 		printf("%-32s %-8s %s\n", "NAME", "ROLE", "CREATED");
 		json_array_foreach(users, i, u) {

@@ -86,7 +86,9 @@ int eccfg_fail(struct eccfg_ctx *ctx, int code, const char *fmt, ...)
  * process exit status for a failed command). */
 int eccfg_report(struct eccfg_ctx *ctx);
 
-/* printf to stdout unless --quiet. */
+/* printf to stdout unless --quiet: for chatter (progress, "Committed
+ * revision N."), never for the data a command exists to print (log
+ * entries, file contents, lists), which --quiet does not silence. */
 void eccfg_say(struct eccfg_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -108,6 +110,11 @@ int eccfg_error_prefix(int code, const char *fmt, ...)
  * then -1).  ECC_EINVALID naming the text otherwise. */
 int eccfg_parse_rev(int64_t *out, const char *text);
 
+/* ecc_path_validate() of a repository path given on the command line,
+ * saying so when it is absolute (a leading '/' is never dropped: outside
+ * a checkout nothing could map it).  0 or ECC_EINVALID. */
+int eccfg_check_repo_path(const char *path);
+
 /* Write server-supplied text to `f` with control bytes other than
  * newline and tab replaced by '?', so it cannot drive the terminal. */
 void eccfg_print_text(FILE *f, const char *s);
@@ -128,20 +135,24 @@ struct eccfg_client;
 
 /* cmd-log.c: one revision entry (revisions.schema.json) as Subversion's
  * log prints it, followed by the separator line; with_changes adds the
- * "Changed paths:" block of revision.schema.json. */
-void eccfg_print_revision(struct eccfg_ctx *ctx, const json_t *rev,
-    int with_changes);
+ * "Changed paths:" block of revision.schema.json.  Printed with --quiet
+ * too: it is the data log and show exist for. */
+void eccfg_print_revision(const json_t *rev, int with_changes);
 
 /* cmd-rollback.c: POST a change set or rollback body to `uri` and report
  * the result the Subversion way ("Committed revision N." or "Nothing to
  * commit"; out-of-date paths and a validator's output on stderr).
- * *revision (optional) gets the new head.  Returns an exit status. */
+ * `lines` (may be NULL) are the command's "Adding ..." lines: printed
+ * before "Committed revision N." once the server made the revision, never
+ * when it refused.  *revision (optional) gets the new head.  Returns an
+ * exit status. */
 int eccfg_post_commit(struct eccfg_ctx *ctx, struct eccfg_client *c,
-    const char *uri, const json_t *body, int64_t *revision);
+    const char *uri, const json_t *body, const char *lines,
+    int64_t *revision);
 
 /* cmd-rollback.c: eccfg_post_commit() of a change set to /v1/commits. */
 int eccfg_post_changeset(struct eccfg_ctx *ctx, struct eccfg_client *c,
-    const struct ecc_changeset *cs, int64_t *revision);
+    const struct ecc_changeset *cs, const char *lines, int64_t *revision);
 
 /* cmd-clone.c: the body of clone (exact 1: DEST ends up equal to SRC)
  * and overlay (exact 0: files only in DEST are kept). */
@@ -159,6 +170,6 @@ extern const struct eccfg_cmd eccfg_cmd_init, eccfg_cmd_checkout,
     eccfg_cmd_show, eccfg_cmd_cat, eccfg_cmd_rollback, eccfg_cmd_put,
     eccfg_cmd_clone, eccfg_cmd_overlay, eccfg_cmd_subcluster,
     eccfg_cmd_user, eccfg_cmd_nodes, eccfg_cmd_bootstrap, eccfg_cmd_follow,
-    eccfg_cmd_local;
+    eccfg_cmd_local, eccfg_cmd_managers, eccfg_cmd_audit;
 
 #endif

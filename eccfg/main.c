@@ -39,6 +39,8 @@ static const struct eccfg_cmd *const cmd_table[] = {
 	&eccfg_cmd_subcluster,
 	&eccfg_cmd_user,
 	&eccfg_cmd_nodes,
+	&eccfg_cmd_managers,
+	&eccfg_cmd_audit,
 	&eccfg_cmd_bootstrap,
 	&eccfg_cmd_follow,
 	&eccfg_cmd_local,
@@ -80,7 +82,8 @@ static const struct eccfg_opt common_opts[] = {
 	{ "ca-fingerprint", 1, 0, COMMON_CA_FINGERPRINT, "FP",
 	  "trust the CA with this SHA-256 fingerprint" },
 	{ "quiet", 0, 'q', COMMON_QUIET, NULL,
-	  "print only errors" },
+	  "no progress or result messages (what the command shows, and "
+	  "errors, still print)" },
 	{ "debug", 0, 0, COMMON_DEBUG, NULL,
 	  "log everything (level 7) to stderr" },
 	{ "json", 0, 0, COMMON_JSON, NULL,
@@ -233,6 +236,25 @@ eccfg_parse_rev(int64_t *out, const char *text)
 		return ecc_error_set(ECC_EINVALID,
 		    "'%s' is not a revision (expected N, rN or HEAD)", text);
 	return 0;
+}
+
+int
+eccfg_check_repo_path(const char *path)
+{
+	char q[ECC_QUOTE_BUF], qrest[ECC_QUOTE_BUF];
+	const char *rest;
+
+	if (!path || path[0] != '/')
+		return ecc_path_validate(path, NULL);
+	ecc_quote(q, path, strlen(path));
+	for (rest = path; *rest == '/'; rest++)
+		;
+	ecc_quote(qrest, rest, strlen(rest));
+	if (*rest)
+		return ecc_error_set(ECC_EINVALID, "'%s': repository paths are "
+		    "relative, not absolute (did you mean '%s'?)", q, qrest);
+	return ecc_error_set(ECC_EINVALID, "'%s': repository paths are "
+	    "relative, not absolute", q);
 }
 
 int

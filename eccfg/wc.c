@@ -869,6 +869,115 @@ wc_resolve_paths(char ***out, const struct wc *wc, int argc,
 }
 
 /*
+ * Repository paths of view paths.
+ */
+
+static void
+strv_push(char ***v, size_t *n, char *s)
+{
+	*v = ecc_realloc(*v, (*n + 2) * sizeof(**v));
+	(*v)[(*n)++] = s;
+	(*v)[*n] = NULL;
+}
+
+int
+wc_view_to_repo(char ***out, size_t *n, const struct wc *wc,
+    const char *rel)
+{
+	char *p = NULL;
+	int error;
+
+	*out = NULL;
+	*n = 0;
+	if (strcmp(wc->view, ECC_VIEW_ALL) == 0) {
+		if (*rel == '\0')
+			return 0;
+		if ((error = ecc_path_validate(rel, &wc->lim)) < 0)
+			return error;
+		strv_push(out, n, ecc_strdup(rel));
+		return 0;
+	}
+	if (*rel == '\0') {
+		strv_push(out, n, ecc_strdup("global"));
+		strv_push(out, n, ecc_strdup(wc->view));
+		return 0;
+	}
+	if (strchr(rel, '/')) {
+		if ((error = ecc_view_to_repo(&p, wc->view, rel)) < 0)
+			return error;
+	} else {
+		/* A top-level folder: ecc_view_to_repo() maps files, which
+		 * always lie in one. */
+		p = strcmp(rel, "global") == 0 ? ecc_strdup(rel) :
+		    ecc_printf("%s/%s", wc->view, rel);
+		if ((error = ecc_path_validate(p, &wc->lim)) < 0) {
+			free(p);
+			return error;
+		}
+	}
+	strv_push(out, n, p);
+	return 0;
+}
+
+int
+wc_repo_operands(char ***out, size_t *n, struct wc **wcp, int argc,
+    char *const *argv)
+{
+	struct wc *wc = NULL;
+	char **v = NULL, **one = NULL, *rel = NULL;
+	size_t nv = 0, none = 0, j;
+	int i, all = 0, error;
+
+	*out = NULL;
+	*n = 0;
+	*wcp = NULL;
+	error = wc_open(&wc, argc ? argv[0] : NULL, WC_LOCK_SHARED);
+	/* An operand outside any checkout, given from inside one, is that
+	 * checkout's business: refused as outside it. */
+	if (error == ECC_ENOTFOUND && argc)
+		error = wc_open(&wc, NULL, WC_LOCK_SHARED);
+	if (error < 0 && error != ECC_ENOTFOUND)
+		return error;
+	for (i = 0; i < argc; i++) {
+		if (!wc) {
+			/* Outside a checkout: a repository path itself. */
+			if ((error = eccfg_check_repo_path(argv[i])) < 0)
+				goto out;
+			strv_push(&v, &nv, ecc_strdup(argv[i]));
+			continue;
+		}
+		if ((error = wc_resolve_path(&rel, wc, argv[i])) < 0 ||
+		    (error = wc_view_to_repo(&one, &none, wc, rel)) < 0)
+			goto out;
+		if (none == 0)
+			all = 1;        /* the top of an --all checkout */
+		for (j = 0; j < none; j++)
+			strv_push(&v, &nv, one[j]);
+		free(one);
+		one = NULL;
+		free(rel);
+		rel = NULL;
+	}
+	if (all) {
+		ecc_strv_free(v, nv);
+		v = NULL;
+		nv = 0;
+	}
+	*out = v ? v : ecc_calloc(1, sizeof(*v));
+	*n = nv;
+	*wcp = wc;
+	v = NULL;
+	wc = NULL;
+	error = 0;
+out:
+	ecc_strv_free(v, nv);
+	free(one);
+	free(rel);
+	wc_free(wc);
+	return error;
+}
+
+/*
  * Files and base objects.
  */
 

@@ -111,6 +111,29 @@ int wc_resolve_path(char **out, const struct wc *wc, const char *arg);
 int wc_resolve_paths(char ***out, const struct wc *wc, int argc,
     char *const *argv);
 
+/* The repository paths that `rel`, a path relative to the checkout root
+ * (wc_resolve_path(); "" is the root), stands for: *out is a malloc'd
+ * array of *n malloc'd paths (ecc_strv_free()).  In an --all checkout
+ * the view path is the repository path, and the root is everything (*n
+ * is 0).  In a subcluster checkout of S, global/... stays, anything else
+ * lies below S/ (default/a.conf is S/default/a.conf, a node's folder
+ * mta1 is S/mta1), and the root is the two folders global and S. */
+int wc_view_to_repo(char ***out, size_t *n, const struct wc *wc,
+    const char *rel);
+
+/* The repository paths named by the path operands of a server-side
+ * command (log, cat, rollback, diff -r).  When the first operand, or
+ * else the current directory, lies in a checkout, that checkout is
+ * opened with a shared lock into *wc (free it with wc_free()) and every
+ * operand is a view path there, relative to the current directory or
+ * absolute, mapped by wc_view_to_repo() (ECC_EINVALID for one outside
+ * the checkout); one that stands for everything (the root of an --all
+ * checkout) makes *n 0.  Outside any checkout *wc is NULL and each
+ * operand must itself be a repository path (eccfg_check_repo_path()).
+ * *out as for wc_view_to_repo(); *n is 0 with no operands. */
+int wc_repo_operands(char ***out, size_t *n, struct wc **wc, int argc,
+    char *const *argv);
+
 /* 1 when the process's current directory lies in the checkout. */
 int wc_cwd_is_inside(const struct wc *wc);
 

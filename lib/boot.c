@@ -30,7 +30,7 @@ static const char *const autoupdate_choices[] = { "true", "ifunchanged",
 	"false", NULL };
 
 #define OPT(n, t, d, lo, hi, ch, doc) \
-	{ #n, t, offsetof(struct ecc_boot, n), d, lo, hi, ch, 0, doc }
+	{ #n, t, offsetof(struct ecc_boot, n), d, lo, hi, ch, 0, doc, NULL }
 
 const struct ecc_option ecc_boot_options[] = {
 	OPT(cluster_name, ECC_OPT_STRING, "", 0, 0, NULL,
@@ -63,7 +63,7 @@ const struct ecc_option ecc_boot_options[] = {
 	    "Node certificate (PEM); empty means STATE_DIR/node.pem."),
 	OPT(key_file, ECC_OPT_STRING, "", 0, 0, NULL,
 	    "Node private key (PEM); empty means STATE_DIR/node.key."),
-	{ NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL },
 };
 
 #undef OPT

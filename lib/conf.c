@@ -410,6 +410,8 @@ opt_assign(void *cfg, const struct ecc_option *opt, const char *value)
 				return ecc_error_set(ECC_EINVALID,
 				    "control character 0x%02x not allowed", ch);
 		}
+		if (opt->check && (error = opt->check(value)) < 0)
+			return error;
 		free(*(char **)field);
 		*(char **)field = ecc_strdup(value);
 		return 0;

@@ -55,6 +55,12 @@ struct ecc_option {
 	const char *const *choices; /* NULL-terminated, for ENUM */
 	int reloadable;             /* may change on SIGHUP */
 	const char *doc;            /* one-line description */
+	/* STRING only, may be NULL: a further rule on the value, applied
+	 * wherever it is set (defaults, files, ecc_options_set()) so its
+	 * error names FILE:LINE and the key like the type's own checks.
+	 * Returns 0, or a negative code after ecc_error_set() with a
+	 * message naming neither key nor location. */
+	int (*check)(const char *value);
 };
 
 /* Set every option of `table` (terminated by a NULL name) to its

@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "dconf.h"
 #include "error.h"
+#include "path.h"
 #include "util.h"
 
 #ifndef LOCALSTATEDIR
@@ -30,15 +31,62 @@ static const char *const store_choices[] = { "file", "postgresql", NULL };
 static const char *const log_target_choices[] = { "syslog", "file",
 	"stderr", NULL };
 
+/* "HOST:PORT" or "[V6]:PORT" with a port in 0..65535. */
+static int
+dconf_listen_is_valid(const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	int64_t port;
+
+	if (!colon || colon == listen || colon[1] == '\0')
+		return 0;
+	if (listen[0] == '[' && colon[-1] != ']')
+		return 0;
+	if (listen[0] != '[' && memchr(listen, ':', (size_t)(colon - listen)))
+		return 0;
+	if (strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    strlen(colon + 1) > 5)
+		return 0;
+	if (ecc_parse_int64(&port, colon + 1, 0, 65535) < 0) {
+		ecc_error_clear();
+		return 0;
+	}
+	return 1;
+}
+
+static int
+dconf_check_listen(const char *value)
+{
+	char q[ECC_QUOTE_BUF];
+
+	if (dconf_listen_is_valid(value))
+		return 0;
+	ecc_quote(q, value, strlen(value));
+	return ecc_error_set(ECC_EINVALID, "'%s' is not ADDR:PORT with a port "
+	    "in 0..65535", q);
+}
+
+static int
+dconf_check_not_empty(const char *value)
+{
+	if (*value)
+		return 0;
+	return ecc_error_set(ECC_EINVALID, "must not be empty");
+}
+
 #define OPT(n, t, d, lo, hi, ch, rl, doc) \
-	{ #n, t, offsetof(struct ecc_dconf, n), d, lo, hi, ch, rl, doc }
+	{ #n, t, offsetof(struct ecc_dconf, n), d, lo, hi, ch, rl, doc, NULL }
+/* A string option with a rule of its own (conf.h: `check`). */
+#define OPT_CHECKED(n, d, rl, check, doc) \
+	{ #n, ECC_OPT_STRING, offsetof(struct ecc_dconf, n), d, 0, 0, NULL, \
+	  rl, doc, check }
 
 const struct ecc_option ecc_dconf_options[] = {
-	OPT(listen, ECC_OPT_STRING, "0.0.0.0:2027", 0, 0, NULL, 0,
+	OPT_CHECKED(listen, "0.0.0.0:2027", 0, dconf_check_listen,
 	    "Address and port to serve HTTPS on (ADDR:PORT; port 0 picks "
 	    "a free port)."),
-	OPT(data_dir, ECC_OPT_STRING, LOCALSTATEDIR "/lib/ecconfig", 0, 0,
-	    NULL, 0,
+	OPT_CHECKED(data_dir, LOCALSTATEDIR "/lib/ecconfig", 0,
+	    dconf_check_not_empty,
 	    "Directory holding the repository, accounts, keys and state."),
 	OPT(store, ECC_OPT_ENUM, "file", 0, 0, store_choices, 0,
 	    "Account and revision store: file (one manager) or postgresql "
@@ -99,10 +147,11 @@ const struct ecc_option ecc_dconf_options[] = {
 	    "the commit."),
 	OPT(check_timeout, ECC_OPT_DURATION, "60s", 1, HOUR, NULL, 1,
 	    "Time check_command may run before the commit is refused (1s..1h)."),
-	{ NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL },
 };
 
 #undef OPT
+#undef OPT_CHECKED
 
 /* `*field` when set, else DATA_DIR/name. */
 static void
@@ -114,39 +163,11 @@ dconf_derive(char **field, const char *data_dir, const char *name)
 	*field = ecc_printf("%s/%s", data_dir, name);
 }
 
-/* "HOST:PORT" or "[V6]:PORT" with a port in 0..65535. */
-static int
-dconf_listen_is_valid(const char *listen)
-{
-	const char *colon = strrchr(listen, ':');
-	int64_t port;
-
-	if (!colon || colon == listen || colon[1] == '\0')
-		return 0;
-	if (listen[0] == '[' && colon[-1] != ']')
-		return 0;
-	if (listen[0] != '[' && memchr(listen, ':', (size_t)(colon - listen)))
-		return 0;
-	if (strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-	    strlen(colon + 1) > 5)
-		return 0;
-	if (ecc_parse_int64(&port, colon + 1, 0, 65535) < 0) {
-		ecc_error_clear();
-		return 0;
-	}
-	return 1;
-}
-
-/* The checks that span options, then the defaults derived from data_dir. */
+/* The checks that span options (the single-option rules ran as each
+ * value was set), then the defaults derived from data_dir. */
 static int
 dconf_finish(struct ecc_dconf *cfg, const char *origin)
 {
-	if (!dconf_listen_is_valid(cfg->listen))
-		return ecc_error_set(ECC_EINVALID, "%s: listen = %s: expected "
-		    "ADDR:PORT with a port in 0..65535", origin, cfg->listen);
-	if (!cfg->data_dir[0])
-		return ecc_error_set(ECC_EINVALID, "%s: data_dir is empty",
-		    origin);
 	if (strcmp(cfg->store, "postgresql") == 0 && !cfg->db_conninfo[0])
 		return ecc_error_set(ECC_EINVALID, "%s: store = postgresql "
 		    "requires db_conninfo", origin);

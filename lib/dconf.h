@@ -44,9 +44,11 @@ struct ecc_dconf {
 extern const struct ecc_option ecc_dconf_options[];
 
 /* Zero `cfg`, set the defaults, then read the file at `path` (NULL: the
- * defaults alone); errors read FILE:LINE: message.  Then check what spans
- * options (listen is ADDR:PORT, store = postgresql needs db_conninfo,
- * log_target = file needs log_file) and fill the empty cert_file,
+ * defaults alone); errors read FILE:LINE: message, those of the rules on
+ * one option too (listen is ADDR:PORT, data_dir is not empty).  Then
+ * check what spans options (store = postgresql needs db_conninfo,
+ * log_target = file needs log_file; errors name the file) and fill the
+ * empty cert_file,
  * key_file, ca_file, ca_key_file and pid_file from data_dir.  On failure
  * the struct holds whatever was set and must still be freed. */
 int ecc_dconf_load(struct ecc_dconf *cfg, const char *path);

@@ -93,6 +93,11 @@ ecc_path_validate(const char *path, const struct ecc_limits *lim)
 		clen = end ? (size_t)(end - comp) : strlen(comp);
 		if (clen == 0)
 			return path_error(path, "empty component not allowed");
+		if (clen > ECC_MAX_COMPONENT_LEN) {
+			snprintf(rule, sizeof(rule), "a component longer than "
+			    "%d bytes (NAME_MAX)", ECC_MAX_COMPONENT_LEN);
+			return path_error(path, rule);
+		}
 		if (clen == 1 && comp[0] == '.')
 			return path_error(path, "'.' component not allowed");
 		if (clen == 2 && comp[0] == '.' && comp[1] == '.')
@@ -123,6 +128,13 @@ char_is_lower_digit(char c)
 }
 
 int
+ecc_name_is_reserved(const char *name)
+{
+	return name && (strcmp(name, "global") == 0 ||
+	    strcmp(name, "all") == 0);
+}
+
+int
 ecc_name_is_subcluster(const char *name)
 {
 	size_t i;
@@ -136,7 +148,7 @@ ecc_name_is_subcluster(const char *name)
 		    name[i] != '-')
 			return 0;
 	}
-	return strcmp(name, "global") != 0;
+	return !ecc_name_is_reserved(name);
 }
 
 int

@@ -5,8 +5,9 @@
  * Repository paths are relative, '/'-separated, with no empty, "." or ".."
  * component, no component named ".git", ".ecconfig" or ".eccfg" (any case;
  * the last two are reserved for manifests and checkout metadata), no NUL
- * or control bytes, no leading or trailing '/', at most `max_path_len`
- * bytes and `max_depth` components.
+ * or control bytes, no leading or trailing '/', no component longer than
+ * ECC_MAX_COMPONENT_LEN bytes, at most `max_path_len` bytes and
+ * `max_depth` components.
  */
 #ifndef ECC_PATH_H
 #define ECC_PATH_H
@@ -31,6 +32,10 @@ struct ecc_limits {
 #define ECC_DEFAULT_MAX_CHANGESET  (64u * 1024 * 1024)
 #define ECC_DEFAULT_MAX_JSON_DEPTH 16
 
+/* Bytes in one path component: NAME_MAX of Linux and the BSDs, so every
+ * checkout and node can create the file.  A rule, not a limit to tune. */
+#define ECC_MAX_COMPONENT_LEN      255
+
 /* Fill `lim` with the defaults above. */
 void ecc_limits_default(struct ecc_limits *lim);
 
@@ -38,8 +43,13 @@ void ecc_limits_default(struct ecc_limits *lim);
  * path and the rule otherwise.  `lim` may be NULL for the defaults. */
 int ecc_path_validate(const char *path, const struct ecc_limits *lim);
 
+/* 1 for the names no subcluster may take: "global" (the folder every
+ * node receives) and "all" (the whole-repository view, ECC_VIEW_ALL: a
+ * node of a subcluster "all" would read every subcluster's files). */
+int ecc_name_is_reserved(const char *name);
+
 /* Subcluster names: lower case, one word: [a-z][a-z0-9_-]{0,62}; not
- * "global".  Returns 1 when valid. */
+ * reserved (above).  Returns 1 when valid. */
 int ecc_name_is_subcluster(const char *name);
 
 /* Node and manager names: lower-case host names ([a-z0-9] first, then

@@ -117,9 +117,9 @@ topo_on_section(const char *section, int line, void *payload)
 	}
 	sname = ecc_strndup(name, (size_t)(end - name));
 	if (!ecc_name_is_subcluster(sname)) {
-		if (strcmp(sname, "global") == 0)
-			error = ecc_error_set(ECC_EINVALID, "'global' is "
-			    "reserved and cannot name a subcluster");
+		if (ecc_name_is_reserved(sname))
+			error = ecc_error_set(ECC_EINVALID, "'%s' is reserved "
+			    "and cannot name a subcluster", sname);
 		else if (strpbrk(sname, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
 			error = ecc_error_set(ECC_EINVALID, "subcluster name "
 			    "'%s' must be lower case", q);
@@ -335,11 +335,14 @@ ecc_topology_add_subcluster(struct ecc_topology *t, const char *name)
 {
 	char q[ECC_QUOTE_BUF];
 
+	if (ecc_name_is_reserved(name))
+		return ecc_error_set(ECC_EINVALID, "'%s' is reserved and cannot "
+		    "name a subcluster", name);
 	if (!ecc_name_is_subcluster(name)) {
 		ecc_quote(q, name ? name : "", name ? strlen(name) : 0);
 		return ecc_error_set(ECC_EINVALID, "invalid subcluster name "
 		    "'%s': lower case, one word ([a-z][a-z0-9_-]*, at most 63 "
-		    "bytes), not 'global'", q);
+		    "bytes), not 'global' or 'all'", q);
 	}
 	if (ecc_topology_subcluster(t, name))
 		return ecc_error_set(ECC_EEXISTS, "subcluster %s already exists",

@@ -98,8 +98,10 @@ def test_admin__subcluster_create_and_copy(manager, tmp_path):
     assert folder(manager, "south/default") == folder(manager, "west/default")
 
 
-BAD_NAMES = ["East", "two words", "9lives", "a/b", "global", "x" * 80,
-             "dots.in.name"]
+BAD_NAMES = ["East", "two words", "9lives", "a/b", "global", "all",
+             "x" * 80, "dots.in.name"]
+# global/ holds the shared files; "all" is the whole-repository view
+RESERVED_NAMES = ("global", "all")
 
 
 def test_admin__subcluster_bad_names(manager):
@@ -107,15 +109,43 @@ def test_admin__subcluster_bad_names(manager):
     for name in BAD_NAMES:
         try:
             r = manager.eccfg("subcluster", "create", name)
-            assert r.returncode != 0, "eccfg accepted it"
-            if name != "global":
+            assert r.returncode == 2, "eccfg accepted it"
+            if name in RESERVED_NAMES:
+                assert f"'{name}' is reserved" in r.stderr, out(r)
+                assert "lower case" not in out(r), out(r)
+            else:
                 assert "lower case and one word" in out(r), out(r)
+            assert r.stdout == "", r.stdout
+            r = manager.eccfg("subcluster", "copy", name, "fresh")
+            assert r.returncode == 2, "eccfg accepted it as SRC"
             r = manager.api("POST", "/v1/subclusters", {"name": name})
-            r.error("invalid", status=400)
+            err = r.error("invalid", status=400)
+            if name in RESERVED_NAMES:
+                assert "reserved" in err["message"], err
         except AssertionError as e:
             failures.append(f"{name!r}: {str(e)[:300]}")
     assert not failures, "\n".join(failures)
     assert manager.head() == 1
+
+
+def test_admin__subcluster_all_refused_in_topology(manager):
+    """[subcluster all] in global/cluster.conf is refused with its line:
+    a node in it would be given the whole repository."""
+    conf = manager.file("global/cluster.conf").decode()
+    if not conf.endswith("\n"):
+        conf += "\n"
+    line = len(conf.splitlines()) + 2
+    bad = conf + "\n[subcluster all]\nnodes = mta9\n"
+    r = manager.commit([write_change("global/cluster.conf", bad),
+                        write_change("all/default/a.conf", "x\n")])
+    err = r.error("rejected", status=422)
+    text = err["message"] + err.get("output", "")
+    assert f"cluster.conf:{line}: 'all' is reserved" in text, err
+    assert manager.head() == 1
+    r = manager.eccfg("checkout", "--subcluster", "all",
+                      manager.root / "wc")
+    assert r.returncode == 2
+    assert "reserved" in r.stderr and "--all" in r.stderr, out(r)
 
 
 def test_admin__topology_rules_checked_at_commit(manager):

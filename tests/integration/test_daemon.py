@@ -268,6 +268,19 @@ def test_daemon__check_config(manager_factory):
     assert r.returncode != 0
     assert f"ecconfigd.conf:{n}" in r.stdout + r.stderr
 
+    # a bad listen names its line like every other option
+    for bad in ("2027", "127.0.0.1:99999", "[::1:2027", "host:port"):
+        m.conf.write_text(good)
+        m.set_conf(listen=bad)
+        n = next(i for i, line in
+                 enumerate(m.conf.read_text().splitlines(), 1)
+                 if line.startswith("listen"))
+        r = m.run_daemon("-t", "-c", m.conf)
+        msg = r.stdout + r.stderr
+        assert r.returncode != 0, msg
+        assert f"ecconfigd.conf:{n}: option 'listen': '{bad}'" in msg, msg
+        assert "configuration OK" not in msg
+
     r = m.run_daemon("-t", "-c", m.root / "nosuch.conf")
     assert r.returncode != 0
     assert "nosuch.conf" in r.stdout + r.stderr

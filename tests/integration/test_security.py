@@ -295,7 +295,8 @@ def test_security__tls_versions(manager):
 BAD_PATHS = ["../etc/passwd", "global/../../etc/passwd", "/etc/passwd",
              "global/.git/config", "global/.GIT/hooks/x", ".git/HEAD",
              "global//a.conf", "global/./a.conf", "global/", "", "global/a\n",
-             "global/" + "x/" * 40 + "f", "global/" + "y" * 2000]
+             "global/" + "x/" * 40 + "f", "global/" + "y" * 2000,
+             "global/" + "n" * 300, "global/" + "d" * 256 + "/a.conf"]
 
 
 def check_all(cases, check):
@@ -324,6 +325,22 @@ def test_security__bad_paths_in_commit_400(manager):
     assert manager.head() == 1
     assert manager.file("global/fine.conf") is None
     still_serving(manager)
+
+
+def test_security__long_component_400(manager):
+    """A component longer than NAME_MAX (255 bytes) would commit and then
+    break every checkout and node with "File name too long"."""
+    r = manager.commit([write_change("global/" + "n" * 300, "x\n")])
+    err = r.error("invalid", status=400)
+    assert "changes[0].path" in err["message"], err
+    assert "longer than 255 bytes" in err["message"], err
+    assert manager.head() == 1
+    ok = "global/" + "n" * 255
+    manager.commit_ok([write_change(ok, "x\n")])
+    assert manager.file(ok) == b"x\n"
+    r = manager.eccfg_ok("checkout", "--subcluster", "default",
+                         manager.root / "wc")
+    assert (manager.root / "wc" / ok).read_bytes() == b"x\n"
 
 
 def test_security__traversal_in_urls(manager):

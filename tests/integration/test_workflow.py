@@ -451,3 +451,89 @@ def test_workflow__commit_then_delete_via_api_shows_in_checkout(manager,
     manager.eccfg_ok("pull", cwd=wc)
     assert not (wc / "mta2/ecelerity-node.conf").exists()
     assert status(manager, wc) == {}
+
+
+# -- history by view path -----------------------------------------------------
+
+
+def log_revisions(text):
+    return [int(n) for n in re.findall(r"^r(\d+) \| ", text, re.M)]
+
+
+def test_workflow__history_by_view_path_in_subcluster_checkout(manager,
+                                                               tmp_path):
+    """Inside a --subcluster checkout, log, cat and rollback take the view
+    paths the checkout shows (default/a.conf is default/default/a.conf),
+    as diff -r does."""
+    manager.commit_ok([write_change("default/default/a.conf", "a = 2\n")],
+                      message="a two")
+    manager.commit_ok([write_change("default/default/a.conf", "a = 3\n")],
+                      message="a three")
+    manager.commit_ok([write_change("global/ecelerity.conf", "# r4\n"),
+                       write_change("default/mta1/n.conf", "n = 4\n")],
+                      message="global four")
+    wc = tmp_path / "wc"
+    checkout(manager, wc)
+    assert (wc / "default/a.conf").read_text() == "a = 3\n"
+
+    r = manager.eccfg_ok("log", "default/a.conf", cwd=wc)
+    assert log_revisions(r.stdout) == [3, 2], r.stdout
+    # relative to the current directory, or absolute
+    r = manager.eccfg_ok("log", "a.conf", cwd=wc / "default")
+    assert log_revisions(r.stdout) == [3, 2], r.stdout
+    r = manager.eccfg_ok("log", wc / "default/a.conf")
+    assert log_revisions(r.stdout) == [3, 2], r.stdout
+    # the view's folders: a node's, default/, global/
+    r = manager.eccfg_ok("log", "mta1", cwd=wc)
+    assert log_revisions(r.stdout) == [4, 1], r.stdout
+    r = manager.eccfg_ok("log", "default", cwd=wc)
+    assert log_revisions(r.stdout) == [3, 2, 1], r.stdout
+    r = manager.eccfg_ok("log", "global/ecelerity.conf", cwd=wc)
+    assert log_revisions(r.stdout) == [4, 1], r.stdout
+    # the top of the checkout is global/ and default/ at once
+    r = manager.eccfg("log", ".", cwd=wc)
+    assert r.returncode == 2, out(r)
+    assert "global" in r.stderr and "one" in r.stderr, out(r)
+    r = manager.eccfg("log", tmp_path, cwd=wc)
+    assert r.returncode != 0 and "outside the checkout" in r.stderr, out(r)
+
+    r = manager.eccfg_ok("cat", "-r", "2", "default/a.conf", cwd=wc)
+    assert r.stdout == "a = 2\n"
+    r = manager.eccfg_ok("cat", "a.conf", cwd=wc / "default")
+    assert r.stdout == "a = 3\n"
+    r = manager.eccfg_ok("cat", "-r", "4", "mta1/n.conf", cwd=wc)
+    assert r.stdout == "n = 4\n"
+    r = manager.eccfg_ok("cat", "-r", "1", wc / "global/ecelerity.conf")
+    assert r.stdout.encode() == manager.file("global/ecelerity.conf", rev=1)
+    r = manager.eccfg("cat", "-r", "1", "default/a.conf", cwd=wc)
+    assert r.returncode != 0 and r.stdout == "", out(r)
+
+    r = manager.eccfg_ok("rollback", "2", "default/a.conf", "-m",
+                         "a back to r2", cwd=wc)
+    assert committed_revision(r.stdout) == 5, r.stdout
+    rev = manager.api("GET", "/v1/revisions/5").ok("revision")
+    assert rev["changes"] == [{"path": "default/default/a.conf",
+                               "action": "M"}]
+    assert manager.file("global/ecelerity.conf") == b"# r4\n"
+
+    # several operands, and the top: global/ and this subcluster
+    r = manager.eccfg_ok("rollback", "3", "a.conf", "../mta1/n.conf",
+                         "-m", "two paths", cwd=wc / "default")
+    assert committed_revision(r.stdout) == 6, r.stdout
+    rev = manager.api("GET", "/v1/revisions/6").ok("revision")
+    assert {(c["path"], c["action"]) for c in rev["changes"]} == {
+        ("default/default/a.conf", "M"), ("default/mta1/n.conf", "D")}
+    # the top stands for global/ and this subcluster, not the others
+    manager.api("POST", "/v1/subclusters", {
+        "name": "east", "message": "east"}).ok("commit-result", status=201)
+    manager.commit_ok([write_change("default/default/a.conf", "a = 8\n"),
+                       write_change("global/ecelerity.conf", "# r8\n"),
+                       write_change("east/default/e.conf", "e = 8\n")])
+    assert manager.head() == 8
+    r = manager.eccfg_ok("rollback", "7", ".", "-m", "view back to r7",
+                         cwd=wc)
+    assert committed_revision(r.stdout) == 9, r.stdout
+    rev = manager.api("GET", "/v1/revisions/9").ok("revision")
+    assert {(c["path"], c["action"]) for c in rev["changes"]} == {
+        ("default/default/a.conf", "M"), ("global/ecelerity.conf", "M")}
+    assert manager.file("east/default/e.conf") == b"e = 8\n"

@@ -225,20 +225,20 @@ static const char *const mode_choices[] = { "fast", "safe", NULL };
 
 static const struct ecc_option topts[] = {
 	{ "name", ECC_OPT_STRING, offsetof(struct tconf, name), "x", 0, 0,
-	  NULL, 1, "a name" },
+	  NULL, 1, "a name", NULL },
 	{ "count", ECC_OPT_INT, offsetof(struct tconf, count), "3", -5, 10,
-	  NULL, 1, "a count" },
+	  NULL, 1, "a count", NULL },
 	{ "flag", ECC_OPT_BOOL, offsetof(struct tconf, flag), "yes", 0, 0,
-	  NULL, 1, "a flag" },
+	  NULL, 1, "a flag", NULL },
 	{ "size", ECC_OPT_SIZE, offsetof(struct tconf, size), "1k", 1,
-	  (int64_t)4 << 30, NULL, 1, "a size" },
+	  (int64_t)4 << 30, NULL, 1, "a size", NULL },
 	{ "mode", ECC_OPT_ENUM, offsetof(struct tconf, mode), "safe", 0, 0,
-	  mode_choices, 0, "a mode" },
+	  mode_choices, 0, "a mode", NULL },
 	{ "wait", ECC_OPT_DURATION, offsetof(struct tconf, wait), "90s", 0,
-	  86400 * 7, NULL, 1, "a wait" },
+	  86400 * 7, NULL, 1, "a wait", NULL },
 	{ "unset", ECC_OPT_STRING, offsetof(struct tconf, unset), NULL, 0, 0,
-	  NULL, 1, "no default" },
-	{ NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL },
+	  NULL, 1, "no default", NULL },
+	{ NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL },
 };
 
 static int
@@ -501,8 +501,8 @@ static void
 test_conf__bad_default(void **state)
 {
 	static const struct ecc_option bad[] = {
-		{ "n", ECC_OPT_INT, 0, "12", 0, 5, NULL, 0, "bad" },
-		{ NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL },
+		{ "n", ECC_OPT_INT, 0, "12", 0, 5, NULL, 0, "bad", NULL },
+		{ NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL },
 	};
 	int64_t v;
 
@@ -510,6 +510,60 @@ test_conf__bad_default(void **state)
 	assert_int_equal(ecc_options_defaults(&v, bad), ECC_EINVALID);
 	assert_string_equal(ecc_error_last(),
 	    "option 'n': bad default: '12' is out of range 0..5");
+}
+
+/* A string option's own rule: applied to defaults, files and
+ * ecc_options_set() alike, its message placed like the types' own. */
+static int
+check_no_x(const char *value)
+{
+	if (!strchr(value, 'x'))
+		return 0;
+	return ecc_error_set(ECC_EINVALID, "'%s' holds an x", value);
+}
+
+struct cconf {
+	char *word;
+};
+
+static void
+test_conf__option_check(void **state)
+{
+	static const struct ecc_option copts[] = {
+		{ "word", ECC_OPT_STRING, offsetof(struct cconf, word), "ok",
+		  0, 0, NULL, 0, "a word", check_no_x },
+		{ NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL },
+	};
+	static const struct ecc_option bad_default[] = {
+		{ "word", ECC_OPT_STRING, offsetof(struct cconf, word), "xx",
+		  0, 0, NULL, 0, "a word", check_no_x },
+		{ NULL, 0, 0, NULL, 0, 0, NULL, 0, NULL, NULL },
+	};
+	static const char text[] = "word = fine\n\nword = six\n";
+	struct cconf c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(ecc_options_defaults(&c, copts), 0);
+	assert_string_equal(c.word, "ok");
+	assert_int_equal(ecc_options_parse(&c, copts, text, strlen(text),
+	    "c.conf"), ECC_EINVALID);
+	assert_string_equal(ecc_error_last(), "c.conf:3: option 'word': "
+	    "'six' holds an x");
+	/* the value before the refused line stays */
+	assert_string_equal(c.word, "fine");
+	assert_int_equal(ecc_options_set(&c, copts, "word", "axe", "--word"),
+	    ECC_EINVALID);
+	assert_string_equal(ecc_error_last(), "--word: 'axe' holds an x");
+	assert_int_equal(ecc_options_set(&c, copts, "word", "ab", NULL), 0);
+	assert_string_equal(c.word, "ab");
+	ecc_options_free(&c, copts);
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(ecc_options_defaults(&c, bad_default), ECC_EINVALID);
+	assert_string_equal(ecc_error_last(), "option 'word': bad default: "
+	    "'xx' holds an x");
+	ecc_options_free(&c, bad_default);
 }
 
 static void
@@ -730,13 +784,18 @@ test_conf__dconf_errors(void **state)
 	    ": store = postgresql requires db_conninfo");
 	expect_dconf_error(dir, "log_target = file\n",
 	    ": log_target = file requires log_file");
-	expect_dconf_error(dir, "listen = 2027\n", ": listen = 2027: expected "
-	    "ADDR:PORT with a port in 0..65535");
-	expect_dconf_error(dir, "listen = host:65536\n", ": listen = "
-	    "host:65536: expected ADDR:PORT with a port in 0..65535");
-	expect_dconf_error(dir, "listen = ::1:80\n", ": listen = ::1:80: "
-	    "expected ADDR:PORT with a port in 0..65535");
-	expect_dconf_error(dir, "data_dir = \"\"\n", ": data_dir is empty");
+	/* single-option rules name the line like the types' own checks */
+	expect_dconf_error(dir, "listen = 2027\n", ":1: option 'listen': "
+	    "'2027' is not ADDR:PORT with a port in 0..65535");
+	expect_dconf_error(dir, "workers = 2\n\nlisten = host:65536\n",
+	    ":3: option 'listen': 'host:65536' is not ADDR:PORT with a port "
+	    "in 0..65535");
+	expect_dconf_error(dir, "listen = ::1:80\n", ":1: option 'listen': "
+	    "'::1:80' is not ADDR:PORT with a port in 0..65535");
+	expect_dconf_error(dir, "listen = [::1:80\n", ":1: option 'listen': "
+	    "'[::1:80' is not ADDR:PORT with a port in 0..65535");
+	expect_dconf_error(dir, "# x\ndata_dir = \"\"\n",
+	    ":2: option 'data_dir': must not be empty");
 }
 
 static void
@@ -832,6 +891,7 @@ main(void)
 		cmocka_unit_test(test_conf__option_set),
 		cmocka_unit_test(test_conf__dump_round_trip),
 		cmocka_unit_test(test_conf__bad_default),
+		cmocka_unit_test(test_conf__option_check),
 		cmocka_unit_test_setup_teardown(test_conf__load,
 		    test_setup_tmpdir, test_teardown_tmpdir),
 		cmocka_unit_test(test_conf__dconf_table),

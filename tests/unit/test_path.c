@@ -64,6 +64,7 @@ test_path__limits(void **state)
 {
 	struct ecc_limits lim;
 	char buf[2048];
+	size_t i;
 
 	(void)state;
 	ecc_limits_default(&lim);
@@ -74,7 +75,10 @@ test_path__limits(void **state)
 	assert_int_equal(lim.max_changeset, 64u * 1024 * 1024);
 	assert_int_equal(lim.max_json_depth, 16);
 
+	/* 1024 bytes in components of 200 */
 	memset(buf, 'a', 1024);
+	for (i = 200; i < 1024; i += 201)
+		buf[i] = '/';
 	buf[1024] = '\0';
 	assert_int_equal(ecc_path_validate(buf, &lim), 0);
 	buf[1024] = 'a';
@@ -101,6 +105,40 @@ test_path__limits(void **state)
 	    "bytes");
 }
 
+/* A component is a file or folder name on every checkout and node: more
+ * than NAME_MAX (255) bytes would commit and then fail every extraction. */
+static void
+test_path__component_length(void **state)
+{
+	char buf[600], *want;
+
+	(void)state;
+	strcpy(buf, "global/");
+	memset(buf + 7, 'n', 255);
+	buf[7 + 255] = '\0';
+	assert_int_equal(ecc_path_validate(buf, NULL), 0);
+	strcat(buf, "/x.conf");
+	assert_int_equal(ecc_path_validate(buf, NULL), 0);
+
+	strcpy(buf, "global/");
+	memset(buf + 7, 'n', 256);
+	buf[7 + 256] = '\0';
+	assert_int_equal(ecc_path_validate(buf, NULL), ECC_EINVALID);
+	/* the path (cut at 128 bytes) and the rule */
+	want = ecc_printf("'global/%.121s...': a component longer than 255 "
+	    "bytes (NAME_MAX)", buf + 7);
+	assert_string_equal(ecc_error_last(), want);
+	free(want);
+
+	/* any component, not only the last */
+	memset(buf, 'd', 300);
+	strcpy(buf + 300, "/a.conf");
+	assert_int_equal(ecc_path_validate(buf, NULL), ECC_EINVALID);
+	assert_non_null(strstr(ecc_error_last(), "a component longer than "
+	    "255 bytes"));
+	assert_int_equal(ecc_path_validate("a/b/c", NULL), 0);
+}
+
 static void
 test_path__subcluster_names(void **state)
 {
@@ -120,6 +158,16 @@ test_path__subcluster_names(void **state)
 	assert_false(ecc_name_is_subcluster(NULL));
 	assert_false(ecc_name_is_subcluster("global"));
 	assert_true(ecc_name_is_subcluster("globals"));
+	/* "all" is the whole-repository view: a subcluster of that name
+	 * would give its nodes every subcluster's files */
+	assert_false(ecc_name_is_subcluster("all"));
+	assert_true(ecc_name_is_subcluster("all2"));
+	assert_true(ecc_name_is_subcluster("al"));
+	assert_true(ecc_name_is_reserved("global"));
+	assert_true(ecc_name_is_reserved("all"));
+	assert_false(ecc_name_is_reserved("default"));
+	assert_false(ecc_name_is_reserved("All"));
+	assert_false(ecc_name_is_reserved(NULL));
 	memset(buf, 'a', 63);
 	buf[63] = '\0';
 	assert_true(ecc_name_is_subcluster(buf));
@@ -221,6 +269,7 @@ main(void)
 		cmocka_unit_test(test_path__valid),
 		cmocka_unit_test(test_path__rules),
 		cmocka_unit_test(test_path__limits),
+		cmocka_unit_test(test_path__component_length),
 		cmocka_unit_test(test_path__subcluster_names),
 		cmocka_unit_test(test_path__node_names),
 		cmocka_unit_test(test_path__user_names),

@@ -126,6 +126,10 @@ test_topology__errors(void **state)
 	    "cluster.conf:2: subcluster name 'east coast' must be one word");
 	expect_error("[subcluster global]\n", "cluster.conf:1: 'global' is "
 	    "reserved and cannot name a subcluster");
+	/* "all" is the whole-repository view */
+	expect_error("[subcluster default]\nnodes = mta1\n\n[subcluster all]\n"
+	    "nodes = mta2\n", "cluster.conf:4: 'all' is reserved and cannot "
+	    "name a subcluster");
 	expect_error("[subcluster 9east]\n", "cluster.conf:1: invalid "
 	    "subcluster name '9east' (a lower-case letter, then up to 62 of "
 	    "a-z, 0-9, '_', '-')");
@@ -223,9 +227,12 @@ test_topology__add_subcluster(void **state)
 	assert_int_equal(ecc_topology_add_subcluster(t, "West"), ECC_EINVALID);
 	assert_string_equal(ecc_error_last(), "invalid subcluster name 'West': "
 	    "lower case, one word ([a-z][a-z0-9_-]*, at most 63 bytes), not "
-	    "'global'");
+	    "'global' or 'all'");
 	assert_int_equal(ecc_topology_add_subcluster(t, "global"),
 	    ECC_EINVALID);
+	assert_int_equal(ecc_topology_add_subcluster(t, "all"), ECC_EINVALID);
+	assert_string_equal(ecc_error_last(), "'all' is reserved and cannot "
+	    "name a subcluster");
 	text = ecc_topology_format(t);
 	assert_non_null(strstr(text, "\n\n[subcluster west]\n"));
 	free(text);
