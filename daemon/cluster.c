@@ -35,6 +35,7 @@ struct ecd_cluster {
 	struct event *tick;
 	struct event *kick;           /* activated by the writer: sync soon */
 	pthread_mutex_t kick_lock;    /* guards kick against its freeing */
+	int hook_imported;            /* writer: a lost race imported */
 	int sync_running;             /* a sync job is queued or running */
 	int sync_again;               /* another was asked for meanwhile */
 };
@@ -46,6 +47,7 @@ static int
 cluster_publish(ecc_repo *repo, const struct ecc_publish *p, void *payload)
 {
 	struct ecd_cluster *cl = payload;
+	size_t n = 0;
 	char *why;
 	int error;
 
@@ -63,9 +65,11 @@ cluster_publish(ecc_repo *repo, const struct ecc_publish *p, void *payload)
 			ecc_log_warn("cluster", "taking the publish lock after "
 			    "losing r%" PRId64 ": %s", p->revision,
 			    ecc_error_last());
-		if (ecc_pglog_catch_up(NULL, cl->wconn, repo) < 0)
+		if (ecc_pglog_catch_up(&n, cl->wconn, repo) < 0)
 			ecc_log_warn("cluster", "catching up after losing r%"
 			    PRId64 ": %s", p->revision, ecc_error_last());
+		if (n > 0)
+			cl->hook_imported = 1;
 		pthread_mutex_lock(&cl->kick_lock);
 		if (cl->kick)
 			event_active(cl->kick, EV_TIMEOUT, 0);
@@ -87,8 +91,7 @@ cluster_publish(ecc_repo *repo, const struct ecc_publish *p, void *payload)
 struct sync_job {
 	struct ecd_job job;
 	struct ecd_cluster *cl;
-	struct ecd_state *state;      /* when the head moved */
-	int64_t served;               /* the loop's head when queued */
+	struct ecd_state *state;      /* when revisions were imported */
 	size_t imported;
 	int error;
 	char *errmsg;
@@ -109,13 +112,14 @@ sync_run(struct ecd_job *job, struct ecd_worker *w)
 	    w->repo)) == 0)
 		error = ecc_pglog_manager_seen(cl->wconn, cl->name,
 		    cl->address ? cl->address : "", ecc_repo_head(w->repo));
-	/* Also when nothing was imported here: a commit that lost a race
-	 * imported the winner's revisions but, refused, built no state. */
-	if (ecc_repo_head(w->repo) > sj->served &&
+	/* Also when a commit that lost a race imported the winner's
+	 * revisions: refused, it built no state for them. */
+	if ((sj->imported > 0 || cl->hook_imported) &&
 	    ecd_state_build(&sj->state, w->repo) < 0)
 		ecc_log_err("cluster", "imported up to r%" PRId64 ", but the "
 		    "view state could not be rebuilt: %s",
 		    ecc_repo_head(w->repo), ecc_error_last());
+	cl->hook_imported = 0;
 	if (error < 0) {
 		sj->error = error;
 		sj->errmsg = ecc_strdup(ecc_error_last());
@@ -163,7 +167,6 @@ cluster_sync(struct ecd_cluster *cl)
 		return;
 	}
 	sj = ecc_calloc(1, sizeof(*sj));
-	sj->served = cl->srv->state ? cl->srv->state->head : -1;
 	sj->job.run = sync_run;
 	sj->job.done = sync_done;
 	sj->cl = cl;

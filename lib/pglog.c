@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,10 +167,38 @@ ecc_pglog_connect(PGconn **out, const char *conninfo)
 	return 0;
 }
 
+/* Whether `c` is still connected.  A connection the server closed while
+ * it sat idle (a database restart: a FATAL message, then the end of the
+ * stream) says CONNECTION_OK until it is read, and would fail the next
+ * statement: read what is waiting now, without blocking, until the
+ * socket is quiet or the end is seen. */
+static int
+pglog_alive(PGconn *c)
+{
+	struct pollfd pfd;
+	int i;
+
+	for (i = 0; i < 8 && PQstatus(c) == CONNECTION_OK; i++) {
+		pfd.fd = PQsocket(c);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (pfd.fd < 0 || poll(&pfd, 1, 0) < 0)
+			return 0;
+		if (pfd.revents == 0)
+			return 1;
+		if (!PQconsumeInput(c))
+			return 0;
+		/* Parses what came: an idle connection's FATAL becomes a
+		 * notice, the close after it is seen by the next read. */
+		(void)PQisBusy(c);
+	}
+	return PQstatus(c) == CONNECTION_OK;
+}
+
 int
 ecc_pglog_ensure(PGconn **c, const char *conninfo)
 {
-	if (*c && PQstatus(*c) == CONNECTION_OK)
+	if (*c && pglog_alive(*c))
 		return 0;
 	if (*c) {
 		PQfinish(*c);

@@ -43,8 +43,9 @@ int ecc_pglog_connect(PGconn **out, const char *conninfo);
 /* Send the server's notices to the debug log instead of stderr. */
 void ecc_pglog_quiet(PGconn *c);
 
-/* Reconnect `*c` if the connection was lost (ECC_EUNAVAIL if it cannot
- * be).  *c may be NULL (then it connects). */
+/* Reconnect `*c` if the connection was lost, including one the server
+ * closed since its last use (ECC_EUNAVAIL if it cannot be).  *c may be
+ * NULL (then it connects). */
 int ecc_pglog_ensure(PGconn **c, const char *conninfo);
 
 /* Create or upgrade the schema, in one transaction under an advisory

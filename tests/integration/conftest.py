@@ -17,6 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ecc  # noqa: E402
+import pg  # noqa: E402
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -26,6 +27,9 @@ def pytest_runtest_makereport(item, call):
     if rep.failed:
         for m in getattr(item, "_ecc_managers", []):
             rep.sections.append((f"ecconfigd in {m.root}", m.report()))
+        pg = getattr(item, "_ecc_postgres", None)
+        if pg is not None:
+            rep.sections.append((f"postgres in {pg.root}", pg.report()))
 
 
 @pytest.fixture(scope="session")
@@ -39,16 +43,18 @@ def ecc_builddir():
 
 @pytest.fixture
 def manager_factory(request, tmp_path, ecc_builddir):
-    """Make managers: factory(name="m", start=True, conf=None, nodes=...)
-    runs eccfg init, applies `conf` (ecconfigd.conf options) and starts
-    the daemon unless start=False."""
+    """Make managers: factory(name="m", start=True, conf=None, nodes=...,
+    hostname="mgr1", init_args=()) runs eccfg init (with `init_args`
+    appended), applies `conf` (ecconfigd.conf options) and starts the
+    daemon unless start=False."""
     managers = []
     request.node._ecc_managers = managers
 
-    def make(name="m", start=True, conf=None, nodes=("mta1", "mta2")):
+    def make(name="m", start=True, conf=None, nodes=("mta1", "mta2"),
+             hostname="mgr1", init_args=()):
         m = ecc.Manager(tmp_path / name, ecc_builddir)
         managers.append(m)
-        m.init(nodes=nodes)
+        m.init(nodes=nodes, hostname=hostname, extra=tuple(init_args))
         if conf:
             m.set_conf(**conf)
         if start:
@@ -88,3 +94,58 @@ def manager(manager_factory):
 @pytest.fixture
 def schemas():
     return ecc.SCHEMAS
+
+
+@pytest.fixture
+def postgres(request):
+    """A private PostgreSQL server (pg.py), running, with an empty
+    database; the test may stop() and start() it.  Stopped and removed
+    at teardown whatever happened."""
+    try:
+        server = pg.Postgres()
+    except ecc.HarnessError as e:
+        pytest.fail(str(e), pytrace=False)
+    request.node._ecc_postgres = server
+    try:
+        server.init().start().create_db()
+        yield server
+    finally:
+        server.teardown()
+
+
+@pytest.fixture
+def cluster_factory(postgres, manager_factory, tmp_path):
+    """Make cluster managers on `postgres`: factory(n) returns managers
+    m1..mN, m1 made with `eccfg init --store postgresql`, the others
+    with `eccfg init --join` and m1's CA; all started.  factory.add()
+    joins one more.  Requested after `postgres`, so the managers stop
+    before the database does."""
+    made = []
+
+    def add(start=True):
+        k = len(made) + 1
+        name = f"m{k}"
+        if k == 1:
+            args = ["--store", "postgresql", "--db-conninfo",
+                    postgres.conninfo, "--manager-name", name]
+            m = manager_factory(name, start=False, hostname=name,
+                                init_args=args)
+        else:
+            first = made[0]
+            args = ["--join", "--db-conninfo", postgres.conninfo,
+                    "--ca-cert", first.ca, "--ca-key",
+                    first.data / "ca.key", "--manager-name", name]
+            m = manager_factory(name, start=False, nodes=(), hostname=name,
+                                init_args=args)
+        m.name = name
+        made.append(m)
+        if start:
+            m.start()
+        return m
+
+    def make(n=3):
+        return [add() for _ in range(n)]
+
+    make.add = add
+    make.managers = made
+    return make
