@@ -38,6 +38,11 @@ struct ecd_cluster {
 	int hook_imported;            /* writer: a lost race imported */
 	int sync_running;             /* a sync job is queued or running */
 	int sync_again;               /* another was asked for meanwhile */
+	/* what start-up did, logged once logging is set up */
+	int64_t start_head;
+	size_t start_imported;
+	int start_rebuilt;
+	int64_t start_published;      /* first revision published, or -1 */
 };
 
 /* --- the writer's side --- */
@@ -350,8 +355,7 @@ cluster_publish_local(struct ecd_cluster *cl, ecc_repo *repo, int64_t dbhead)
 			return error;
 		}
 	}
-	ecc_log_notice("cluster", "published r%" PRId64 "..r%" PRId64
-	    " to the shared log", dbhead + 1, ecc_repo_head(repo));
+	cl->start_published = dbhead + 1;
 	return 0;
 }
 
@@ -371,14 +375,14 @@ ecd_cluster_prepare(struct ecd_cluster **out, const struct ecc_dconf *cfg,
 	pthread_mutex_init(&cl->kick_lock, NULL);
 	cl->conninfo = ecc_strdup(cfg->db_conninfo);
 	cl->name = ecc_strdup(name);
+	cl->start_published = -1;
 	if ((error = ecc_pglog_connect(&cl->wconn, cl->conninfo)) < 0 ||
 	    (error = ecc_pglog_migrate(cl->wconn)) < 0 ||
 	    (error = ecc_pglog_head(&dbhead, cl->wconn)) < 0)
 		goto fail;
 	error = ecc_repo_open(&repo, repo_path);
 	if (error == ECC_ENOTFOUND) {
-		ecc_log_notice("cluster", "no repository at %s: rebuilding it "
-		    "from the shared log", repo_path);
+		cl->start_rebuilt = 1;
 		if ((error = ecc_repo_init_empty(repo_path)) < 0 ||
 		    (error = ecc_repo_open(&repo, repo_path)) < 0)
 			goto fail;
@@ -399,8 +403,8 @@ ecd_cluster_prepare(struct ecd_cluster **out, const struct ecc_dconf *cfg,
 		goto fail;
 	}
 	ecc_repo_set_publish(repo, cluster_publish, cl);
-	ecc_log_notice("cluster", "manager %s at r%" PRId64 " (%zu imported "
-	    "from the shared log)", cl->name, ecc_repo_head(repo), imported);
+	cl->start_head = ecc_repo_head(repo);
+	cl->start_imported = imported;
 	*out = cl;
 	*repo_out = repo;
 	return 0;
@@ -408,6 +412,22 @@ fail:
 	ecc_repo_free(repo);
 	ecd_cluster_free(cl);
 	return error;
+}
+
+void
+ecd_cluster_log_start(const struct ecd_cluster *cl)
+{
+	if (!cl)
+		return;
+	if (cl->start_rebuilt)
+		ecc_log_notice("cluster", "the repository was missing: rebuilt "
+		    "from the shared log (%zu revisions)", cl->start_imported);
+	if (cl->start_published >= 0)
+		ecc_log_notice("cluster", "published r%" PRId64 "..r%" PRId64
+		    " to the shared log", cl->start_published, cl->start_head);
+	ecc_log_notice("cluster", "manager %s at r%" PRId64 " (%zu revision(s) "
+	    "imported from the shared log at start)", cl->name, cl->start_head,
+	    cl->start_imported);
 }
 
 int

@@ -32,6 +32,10 @@ struct ecd_cluster;
 int ecd_cluster_prepare(struct ecd_cluster **out, const struct ecc_dconf *cfg,
     const char *repo_path, ecc_repo **repo, const char *name);
 
+/* Log what start-up did (called once logging is set up: prepare runs
+ * before the daemon detaches, when only warnings reach stderr). */
+void ecd_cluster_log_start(const struct ecd_cluster *cl);
+
 /* On the loop: LISTEN, the periodic sync.  `address` is recorded with
  * the heartbeats. */
 int ecd_cluster_start(struct ecd_cluster *cl, struct ecd_server *srv,

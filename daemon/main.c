@@ -720,6 +720,7 @@ run(struct daemon *d)
 		goto out;
 	if ((error = log_setup(d)) < 0)
 		goto out;
+	ecd_cluster_log_start(d->cluster);
 	text = ecc_printf("%ld\n", (long)getpid());
 	if ((error = ecc_file_write_atomic(d->cfg.pid_file, text,
 	    strlen(text), 0644)) < 0)

@@ -221,9 +221,17 @@ conn_info_cb(const SSL *ssl, int where, int ret)
 		}
 		if (!buf[0])
 			snprintf(buf, sizeof(buf), "no detail");
-		ecd_log_remote(LOG_INFO, "tls", "TLS handshake with %s "
-		    "failed: %s (%s)", conn->addr[0] ? conn->addr : "?",
-		    SSL_alert_desc_string_long(ret), buf);
+		/* After the handshake, a fatal alert is most often a client
+		 * that closed without a TLS shutdown once it had its reply:
+		 * not worth an operator's attention. */
+		if (conn->handshake_done)
+			ecc_log_debug("tls", "TLS connection from %s ended: %s "
+			    "(%s)", conn->addr[0] ? conn->addr : "?",
+			    SSL_alert_desc_string_long(ret), buf);
+		else
+			ecd_log_remote(LOG_INFO, "tls", "TLS handshake with %s "
+			    "failed: %s (%s)", conn->addr[0] ? conn->addr : "?",
+			    SSL_alert_desc_string_long(ret), buf);
 	}
 }
 
