@@ -14,7 +14,8 @@ import pytest
 
 SRC = Path(os.environ.get("ECC_SRCDIR", Path(__file__).resolve().parents[2]))
 BUILD = Path(os.environ["ECC_BUILDDIR"]) if "ECC_BUILDDIR" in os.environ else None
-PAGES = ["ecconfigd.8", "eccfg.1", "ecconfigd.conf.5", "cluster.boot.5"]
+PAGES = ["ecconfigd.8", "eccfg.1", "ecconfigd.conf.5", "cluster.boot.5",
+         "ecconfig-installer.8"]
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -14,6 +14,8 @@ EXPECTED = [
     "share/man/man5/cluster.boot.5", "lib/systemd/system/ecconfigd.service",
     "lib/systemd/system/eccfg-follow.service", "etc/init.d/ecconfigd",
     "etc/init.d/eccfg-follow", "etc/ecconfig/ecconfigd.conf.example",
+    "sbin/ecconfig-installer", "share/man/man8/ecconfig-installer.8",
+    "share/ecconfig/init/ecconfigd.service.in",
 ]
 
 
