@@ -1,16 +1,19 @@
 /*
  * store_file.c - the "file" store back end: accounts in DATA_DIR/users.json
  * and enrolled nodes in DATA_DIR/nodes.json (mode 0600), each replaced
- * atomically on every change and locked by its own .lock file.  The file is small and
- * other processes (the daemon, a local `eccfg user add`) may rewrite it at
- * any time, so it is read again on every call; changes are serialized
- * between processes by an flock(2) on DATA_DIR/users.json.lock.  A corrupt
- * file is an error naming the file, never an empty store.
+ * atomically on every change.  A file is small and other processes (the
+ * daemon, a local `eccfg user add`) may rewrite it at any time, so it is
+ * read again on every call; changes are serialized between processes by
+ * an flock(2) on the file's own lock (DATA_DIR/users.json.lock,
+ * DATA_DIR/nodes.json.lock).  A corrupt file is an error naming the file,
+ * never an empty store.  Both are "record files" (below), which differ
+ * only in how one record is checked and written.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -29,125 +32,137 @@
 #include "util.h"
 
 #define USERS_FILE "users.json"
-#define USERS_LOCK "users.json.lock"
 #define USERS_FILE_MAX (16 * 1024 * 1024)
 #define USERS_HASH_MAX 512
+
+#define NODES_FILE "nodes.json"
+#define NODES_FILE_MAX (16 * 1024 * 1024)
 
 #define AUDIT_FILE "audit.log"
 #define AUDIT_MAX (64 * 1024 * 1024)
 
-struct file_store {
-	ecc_store base;               /* first: ecc_store * <-> file_store * */
+/* --- record files --- */
+
+/*
+ * A record file holds a JSON object whose only member, `key`, is an array
+ * of records, no two with the same name.  A rec_type says what one record
+ * is; the code below reads (bounded, strict), writes (atomically), locks
+ * and edits any record file the same way.
+ */
+struct rec_type {
+	const char *key;              /* "users": the one top-level member */
+	const char *noun;             /* "user", for "user 'x' appears twice" */
+	size_t size;                  /* sizeof one record */
+	size_t name_off;              /* offsetof its `char *name` */
+	size_t max;                   /* largest file read, in bytes */
+	int save_sorted;              /* written sorted by name */
+	/* Fill the zeroed `rec` from the object `obj`, entry i of `path`. */
+	int (*parse)(void *rec, const json_t *obj, const char *path, size_t i);
+	json_t *(*pack)(const void *rec);      /* NULL: out of memory */
+	void (*copy)(void *dst, const void *src);
+	void (*clear)(void *rec);
+	int (*missing)(const char *name);      /* sets ECC_ENOTFOUND */
+};
+
+struct rec_file {
+	const struct rec_type *type;
 	char *path;
 	char *lock_path;
-	char *node_path;
-	char *node_lock_path;
+};
+
+/* The records of a file, as read: n of type->size bytes at v. */
+struct rec_set {
+	void *v;
+	size_t n;
+};
+
+struct file_store {
+	ecc_store base;               /* first: ecc_store * <-> file_store * */
+	struct rec_file users;
+	struct rec_file nodes;
 	char *audit_path;
 	int64_t audit_next;           /* next id; 0 until read */
 };
 
-/* The accounts as read from the file. */
-struct user_set {
-	struct ecc_user *v;
-	size_t n;
-};
+static void *
+rec_at(const struct rec_type *t, const struct rec_set *s, size_t i)
+{
+	return (char *)s->v + i * t->size;
+}
+
+static const char *
+rec_name(const struct rec_type *t, const void *rec)
+{
+	return *(char *const *)(const void *)((const char *)rec + t->name_off);
+}
 
 static void
-user_set_clear(struct user_set *s)
+rec_set_clear(const struct rec_type *t, struct rec_set *s)
 {
-	ecc_user_array_free(s->v, s->n);
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		t->clear(rec_at(t, s, i));
+	free(s->v);
 	s->v = NULL;
 	s->n = 0;
 }
 
 static ssize_t
-user_set_find(const struct user_set *s, const char *name)
+rec_set_find(const struct rec_type *t, const struct rec_set *s,
+    const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i].name, name))
+		if (!strcmp(rec_name(t, rec_at(t, s, i)), name))
 			return (ssize_t)i;
 	return -1;
 }
 
-static void
-user_copy(struct ecc_user *dst, const struct ecc_user *src)
+/* A new zeroed record at the end of `s`; borrowed, valid until `s` changes. */
+static void *
+rec_set_append(const struct rec_type *t, struct rec_set *s)
 {
-	dst->name = ecc_strdup(src->name);
-	dst->role = src->role;
-	dst->hash = ecc_strdup(src->hash);
-	dst->created = src->created;
-	dst->changed = src->changed;
+	void *rec;
+
+	s->v = ecc_realloc(s->v, (s->n + 1) * t->size);
+	rec = rec_at(t, s, s->n++);
+	memset(rec, 0, t->size);
+	return rec;
 }
 
+/* Remove the record named `arg` (a const char *); an edit for rec_modify. */
 static int
-file_bad(const char *path, size_t i, const char *field, const char *what)
+rec_set_remove(const struct rec_type *t, struct rec_set *s, const void *arg)
 {
-	return ecc_error_set(ECC_EINVALID, "%s: users[%zu].%s: %s", path, i,
-	    field, what);
-}
+	const char *name = arg;
+	ssize_t i;
 
-/* One entry of "users", every field checked. */
-static int
-file_parse_user(struct ecc_user *u, const json_t *obj, const char *path,
-    size_t i)
-{
-	const char *key, *s;
-	json_t *v;
-	int seen = 0;
-
-	if (!json_is_object(obj))
-		return ecc_error_set(ECC_EINVALID, "%s: users[%zu]: not an "
-		    "object", path, i);
-	json_object_foreach((json_t *)obj, key, v) {
-		if (!strcmp(key, "name")) {
-			s = json_string_value(v);
-			if (!s || !ecc_name_is_user(s))
-				return file_bad(path, i, key,
-				    "not a valid user name");
-			u->name = ecc_strdup(s);
-			seen |= 1;
-		} else if (!strcmp(key, "role")) {
-			s = json_string_value(v);
-			u->role = ecc_role_from_name(s);
-			if (u->role == ECC_ROLE_NONE)
-				return file_bad(path, i, key,
-				    "must be \"admin\" or \"service\"");
-			seen |= 2;
-		} else if (!strcmp(key, "hash")) {
-			s = json_string_value(v);
-			if (!s || !*s || json_string_length(v) > USERS_HASH_MAX ||
-			    strlen(s) != json_string_length(v))
-				return file_bad(path, i, key,
-				    "must be a password hash string");
-			u->hash = ecc_strdup(s);
-			seen |= 4;
-		} else if (!strcmp(key, "created") || !strcmp(key, "changed")) {
-			if (!json_is_integer(v) || json_integer_value(v) < 0)
-				return file_bad(path, i, key,
-				    "must be a non-negative integer");
-			if (key[1] == 'r')
-				u->created = json_integer_value(v);
-			else
-				u->changed = json_integer_value(v);
-			seen |= key[1] == 'r' ? 8 : 16;
-		} else {
-			return file_bad(path, i, key, "unknown field");
-		}
-	}
-	if (seen != 31)
-		return ecc_error_set(ECC_EINVALID, "%s: users[%zu]: name, role, "
-		    "hash, created and changed are required", path, i);
+	if ((i = rec_set_find(t, s, name)) < 0)
+		return t->missing(name);
+	t->clear(rec_at(t, s, (size_t)i));
+	memmove(rec_at(t, s, (size_t)i), rec_at(t, s, (size_t)i + 1),
+	    (s->n - (size_t)i - 1) * t->size);
+	s->n--;
 	return 0;
 }
 
+/* A bad field of entry i of the array `key` in `path`. */
 static int
-file_parse(struct user_set *out, const char *buf, size_t len,
-    const char *path)
+rec_bad(const char *path, const char *key, size_t i, const char *field,
+    const char *what)
+{
+	return ecc_error_set(ECC_EINVALID, "%s: %s[%zu].%s: %s", path, key, i,
+	    field, what);
+}
+
+static int
+rec_parse(const struct rec_type *t, struct rec_set *out, const char *buf,
+    size_t len, const char *path)
 {
 	json_error_t jerr;
-	json_t *root = NULL, *users, *v;
+	json_t *root = NULL, *recs, *v;
 	const char *key;
 	size_t i;
 	int error = -1;
@@ -164,38 +179,46 @@ file_parse(struct user_set *out, const char *buf, size_t len,
 		goto out;
 	}
 	json_object_foreach(root, key, v) {
-		if (strcmp(key, "users") != 0) {
+		if (strcmp(key, t->key) != 0) {
 			error = ecc_error_set(ECC_EINVALID, "%s: unknown field "
 			    "'%.64s'", path, key);
 			goto out;
 		}
 	}
-	if (!json_is_array(users = json_object_get(root, "users"))) {
-		error = ecc_error_set(ECC_EINVALID, "%s: \"users\" must be an "
-		    "array", path);
+	if (!json_is_array(recs = json_object_get(root, t->key))) {
+		error = ecc_error_set(ECC_EINVALID, "%s: \"%s\" must be an "
+		    "array", path, t->key);
 		goto out;
 	}
-	out->v = ecc_calloc(json_array_size(users), sizeof(*out->v));
-	json_array_foreach(users, i, v) {
+	out->v = ecc_calloc(json_array_size(recs), t->size);
+	json_array_foreach(recs, i, v) {
 		out->n = i + 1;
-		if ((error = file_parse_user(&out->v[i], v, path, i)) < 0)
+		if (!json_is_object(v)) {
+			error = ecc_error_set(ECC_EINVALID, "%s: %s[%zu]: not "
+			    "an object", path, t->key, i);
 			goto out;
-		if (user_set_find(out, out->v[i].name) != (ssize_t)i) {
-			error = ecc_error_set(ECC_EINVALID, "%s: user '%s' "
-			    "appears twice", path, out->v[i].name);
+		}
+		if ((error = t->parse(rec_at(t, out, i), v, path, i)) < 0)
+			goto out;
+		key = rec_name(t, rec_at(t, out, i));
+		if (rec_set_find(t, out, key) != (ssize_t)i) {
+			error = ecc_error_set(ECC_EINVALID, "%s: %s '%s' "
+			    "appears twice", path, t->noun, key);
 			goto out;
 		}
 	}
 	error = 0;
 out:
 	if (error < 0)
-		user_set_clear(out);
+		rec_set_clear(t, out);
 	json_decref(root);
 	return error;
 }
 
+/* Read and check the file into *out (owned by the caller; rec_set_clear).
+ * A missing file is an empty set. */
 static int
-file_load(struct file_store *fs, struct user_set *out)
+rec_load(const struct rec_file *f, struct rec_set *out)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -203,50 +226,67 @@ file_load(struct file_store *fs, struct user_set *out)
 
 	out->v = NULL;
 	out->n = 0;
-	error = ecc_file_read(&buf, &len, fs->path, USERS_FILE_MAX);
+	error = ecc_file_read(&buf, &len, f->path, f->type->max);
 	if (error == ECC_ENOTFOUND) {
 		ecc_error_clear();
 		return 0;
 	}
 	if (error == 0)
-		error = file_parse(out, buf, len, fs->path);
+		error = rec_parse(f->type, out, buf, len, f->path);
 	free(buf);
 	return error;
 }
 
 static int
-file_save(struct file_store *fs, const struct user_set *s)
+rec_cmp(const void *a, const void *b, void *payload)
 {
-	json_t *root = NULL, *users, *u;
+	const struct rec_type *t = payload;
+
+	return strcmp(rec_name(t, a), rec_name(t, b));
+}
+
+/* Sort `s` by name. */
+static void
+rec_set_sort(const struct rec_type *t, struct rec_set *s)
+{
+	if (s->n > 1)
+		qsort_r(s->v, s->n, t->size, rec_cmp, (void *)t);
+}
+
+/* Replace the file atomically with `s` (sorted first if the type says so). */
+static int
+rec_save(const struct rec_file *f, struct rec_set *s)
+{
+	const struct rec_type *t = f->type;
+	json_t *root = NULL, *recs, *v;
 	char *text = NULL;
 	size_t i;
 	int error = -1;
 
-	users = json_array();
-	root = json_pack("{s:o}", "users", users);
+	if (t->save_sorted)
+		rec_set_sort(t, s);
+	recs = json_array();
+	root = json_pack("{s:o}", t->key, recs);
 	if (!root) {
-		json_decref(users);
+		json_decref(recs);
 		error = ecc_error_set(ECC_ENOMEM, "%s: cannot build JSON",
-		    fs->path);
+		    f->path);
 		goto out;
 	}
 	for (i = 0; i < s->n; i++) {
-		u = json_pack("{s:s, s:s, s:s, s:I, s:I}",
-		    "name", s->v[i].name, "role", ecc_role_name(s->v[i].role),
-		    "hash", s->v[i].hash, "created", (json_int_t)s->v[i].created,
-		    "changed", (json_int_t)s->v[i].changed);
-		if (!u || json_array_append_new(users, u) < 0) {
+		v = t->pack(rec_at(t, s, i));
+		if (!v || json_array_append_new(recs, v) < 0) {
 			error = ecc_error_set(ECC_ENOMEM, "%s: cannot build "
-			    "JSON", fs->path);
+			    "JSON", f->path);
 			goto out;
 		}
 	}
 	if ((text = json_dumps(root, JSON_INDENT(2))) == NULL) {
 		error = ecc_error_set(ECC_ENOMEM, "%s: cannot encode JSON",
-		    fs->path);
+		    f->path);
 		goto out;
 	}
-	error = ecc_file_write_atomic(fs->path, text, strlen(text), 0600);
+	error = ecc_file_write_atomic(f->path, text, strlen(text), 0600);
 out:
 	free(text);
 	json_decref(root);
@@ -256,18 +296,18 @@ out:
 /* Serialize read-modify-write cycles between processes.  Returns the
  * locked descriptor (closing it unlocks) or a negative code. */
 static int
-lock_path(const char *path)
+rec_lock(const struct rec_file *f)
 {
 	int fd;
 
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
+	if ((fd = open(f->lock_path, O_RDWR | O_CREAT | O_CLOEXEC,
 	    0600)) < 0)
 		return ecc_error_set_errno(ECC_ERROR, "cannot open %s",
-		    path);
+		    f->lock_path);
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno != EINTR) {
 			ecc_error_set_errno(ECC_ERROR, "cannot lock %s",
-			    path);
+			    f->lock_path);
 			close(fd);
 			return ECC_ERROR;
 		}
@@ -275,86 +315,187 @@ lock_path(const char *path)
 	return fd;
 }
 
+/* Lock the file, load it, apply `edit` to the set and save the result;
+ * nothing is saved when `edit` fails. */
 static int
-file_lock(struct file_store *fs)
+rec_modify(const struct rec_file *f, int (*edit)(const struct rec_type *,
+    struct rec_set *, const void *), const void *arg)
 {
-	return lock_path(fs->lock_path);
-}
-
-static int
-file_user_get(ecc_store *st, struct ecc_user *out, const char *name)
-{
-	struct file_store *fs = (struct file_store *)st;
-	struct user_set s;
-	ssize_t i;
-	int error;
-
-	if ((error = file_load(fs, &s)) < 0)
-		return error;
-	if ((i = user_set_find(&s, name)) < 0)
-		error = ecc_error_set(ECC_ENOTFOUND, "no user '%s'", name);
-	else
-		user_copy(out, &s.v[i]);
-	user_set_clear(&s);
-	return error;
-}
-
-static int
-user_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct ecc_user *)a)->name,
-	    ((const struct ecc_user *)b)->name);
-}
-
-static int
-file_user_list(ecc_store *st, struct ecc_user **out, size_t *n)
-{
-	struct file_store *fs = (struct file_store *)st;
-	struct user_set s;
-	int error;
-
-	if ((error = file_load(fs, &s)) < 0)
-		return error;
-	if (s.n > 1)
-		qsort(s.v, s.n, sizeof(*s.v), user_cmp);
-	*out = s.v;
-	*n = s.n;
-	return 0;
-}
-
-/* Lock the users file, load it, apply `edit` to the set and save the
- * result; nothing is saved when `edit` fails. */
-static int
-file_modify(ecc_store *st, int (*edit)(struct user_set *, const void *),
-    const void *arg)
-{
-	struct file_store *fs = (struct file_store *)st;
-	struct user_set s = { NULL, 0 };
+	struct rec_set s = { NULL, 0 };
 	int lock = -1, error = -1;
 
-	if ((error = lock = file_lock(fs)) < 0 ||
-	    (error = file_load(fs, &s)) < 0 ||
-	    (error = edit(&s, arg)) < 0)
+	if ((error = lock = rec_lock(f)) < 0 ||
+	    (error = rec_load(f, &s)) < 0 ||
+	    (error = edit(f->type, &s, arg)) < 0)
 		goto out;
-	error = file_save(fs, &s);
+	error = rec_save(f, &s);
 out:
-	user_set_clear(&s);
+	rec_set_clear(f->type, &s);
 	if (lock >= 0)
 		close(lock);
 	return error;
 }
 
+/* Copy the record named `name` into `out` (the caller clears it). */
 static int
-user_set_add(struct user_set *s, const void *arg)
+rec_get(const struct rec_file *f, void *out, const char *name)
+{
+	struct rec_set s;
+	ssize_t i;
+	int error;
+
+	if ((error = rec_load(f, &s)) < 0)
+		return error;
+	if ((i = rec_set_find(f->type, &s, name)) < 0)
+		error = f->type->missing(name);
+	else
+		f->type->copy(out, rec_at(f->type, &s, (size_t)i));
+	rec_set_clear(f->type, &s);
+	return error;
+}
+
+/* All the records, sorted by name, into *out (owned by the caller). */
+static int
+rec_list(const struct rec_file *f, struct rec_set *out)
+{
+	int error;
+
+	if ((error = rec_load(f, out)) < 0)
+		return error;
+	rec_set_sort(f->type, out);
+	return 0;
+}
+
+static void
+rec_file_init(struct rec_file *f, const struct rec_type *t,
+    const char *data_dir, const char *name)
+{
+	f->type = t;
+	f->path = ecc_printf("%s/%s", data_dir, name);
+	f->lock_path = ecc_printf("%s/%s.lock", data_dir, name);
+}
+
+static void
+rec_file_clear(struct rec_file *f)
+{
+	free(f->path);
+	free(f->lock_path);
+}
+
+/* --- users --- */
+
+static void
+user_copy(void *dst, const void *src)
+{
+	struct ecc_user *d = dst;
+	const struct ecc_user *s = src;
+
+	d->name = ecc_strdup(s->name);
+	d->role = s->role;
+	d->hash = ecc_strdup(s->hash);
+	d->created = s->created;
+	d->changed = s->changed;
+}
+
+static void
+user_clear(void *rec)
+{
+	ecc_user_clear(rec);
+}
+
+static int
+user_missing(const char *name)
+{
+	return ecc_error_set(ECC_ENOTFOUND, "no user '%s'", name);
+}
+
+/* One entry of "users", every field checked. */
+static int
+user_parse(void *rec, const json_t *obj, const char *path, size_t i)
+{
+	struct ecc_user *u = rec;
+	const char *key, *s;
+	json_t *v;
+	int seen = 0;
+
+	json_object_foreach((json_t *)obj, key, v) {
+		if (!strcmp(key, "name")) {
+			s = json_string_value(v);
+			if (!s || !ecc_name_is_user(s))
+				return rec_bad(path, "users", i, key,
+				    "not a valid user name");
+			u->name = ecc_strdup(s);
+			seen |= 1;
+		} else if (!strcmp(key, "role")) {
+			s = json_string_value(v);
+			u->role = ecc_role_from_name(s);
+			if (u->role == ECC_ROLE_NONE)
+				return rec_bad(path, "users", i, key,
+				    "must be \"admin\" or \"service\"");
+			seen |= 2;
+		} else if (!strcmp(key, "hash")) {
+			s = json_string_value(v);
+			if (!s || !*s || json_string_length(v) > USERS_HASH_MAX ||
+			    strlen(s) != json_string_length(v))
+				return rec_bad(path, "users", i, key,
+				    "must be a password hash string");
+			u->hash = ecc_strdup(s);
+			seen |= 4;
+		} else if (!strcmp(key, "created") || !strcmp(key, "changed")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0)
+				return rec_bad(path, "users", i, key,
+				    "must be a non-negative integer");
+			if (key[1] == 'r')
+				u->created = json_integer_value(v);
+			else
+				u->changed = json_integer_value(v);
+			seen |= key[1] == 'r' ? 8 : 16;
+		} else {
+			return rec_bad(path, "users", i, key, "unknown field");
+		}
+	}
+	if (seen != 31)
+		return ecc_error_set(ECC_EINVALID, "%s: users[%zu]: name, role, "
+		    "hash, created and changed are required", path, i);
+	return 0;
+}
+
+static json_t *
+user_pack(const void *rec)
+{
+	const struct ecc_user *u = rec;
+
+	return json_pack("{s:s, s:s, s:s, s:I, s:I}", "name", u->name,
+	    "role", ecc_role_name(u->role), "hash", u->hash,
+	    "created", (json_int_t)u->created,
+	    "changed", (json_int_t)u->changed);
+}
+
+/* users.json keeps accounts in the order they were added. */
+static const struct rec_type user_type = {
+	.key = "users",
+	.noun = "user",
+	.size = sizeof(struct ecc_user),
+	.name_off = offsetof(struct ecc_user, name),
+	.max = USERS_FILE_MAX,
+	.save_sorted = 0,
+	.parse = user_parse,
+	.pack = user_pack,
+	.copy = user_copy,
+	.clear = user_clear,
+	.missing = user_missing,
+};
+
+static int
+user_set_add(const struct rec_type *t, struct rec_set *s, const void *arg)
 {
 	const struct ecc_user *u = arg;
 	struct ecc_user *nu;
 
-	if (user_set_find(s, u->name) >= 0)
+	if (rec_set_find(t, s, u->name) >= 0)
 		return ecc_error_set(ECC_EEXISTS, "user '%s' already exists",
 		    u->name);
-	s->v = ecc_realloc(s->v, (s->n + 1) * sizeof(*s->v));
-	nu = &s->v[s->n++];
+	nu = rec_set_append(t, s);
 	user_copy(nu, u);
 	if (nu->created <= 0)
 		nu->created = (int64_t)time(NULL);
@@ -364,15 +505,16 @@ user_set_add(struct user_set *s, const void *arg)
 }
 
 static int
-user_set_update(struct user_set *s, const void *arg)
+user_set_update(const struct rec_type *t, struct rec_set *s,
+    const void *arg)
 {
 	const struct ecc_user *u = arg;
 	struct ecc_user *old;
 	ssize_t i;
 
-	if ((i = user_set_find(s, u->name)) < 0)
-		return ecc_error_set(ECC_ENOTFOUND, "no user '%s'", u->name);
-	old = &s->v[i];
+	if ((i = rec_set_find(t, s, u->name)) < 0)
+		return t->missing(u->name);
+	old = rec_at(t, s, (size_t)i);
 	free(old->hash);
 	old->hash = ecc_strdup(u->hash);
 	old->role = u->role;
@@ -381,80 +523,68 @@ user_set_update(struct user_set *s, const void *arg)
 }
 
 static int
-user_set_remove(struct user_set *s, const void *arg)
+file_user_get(ecc_store *st, struct ecc_user *out, const char *name)
 {
-	const char *name = arg;
-	ssize_t i;
+	return rec_get(&((struct file_store *)st)->users, out, name);
+}
 
-	if ((i = user_set_find(s, name)) < 0)
-		return ecc_error_set(ECC_ENOTFOUND, "no user '%s'", name);
-	ecc_user_clear(&s->v[i]);
-	memmove(&s->v[i], &s->v[i + 1], (s->n - (size_t)i - 1) * sizeof(*s->v));
-	s->n--;
+static int
+file_user_list(ecc_store *st, struct ecc_user **out, size_t *n)
+{
+	struct rec_set s;
+	int error;
+
+	if ((error = rec_list(&((struct file_store *)st)->users, &s)) < 0)
+		return error;
+	*out = s.v;
+	*n = s.n;
 	return 0;
 }
 
 static int
 file_user_add(ecc_store *st, const struct ecc_user *u)
 {
-	return file_modify(st, user_set_add, u);
+	return rec_modify(&((struct file_store *)st)->users, user_set_add, u);
 }
 
 static int
 file_user_update(ecc_store *st, const struct ecc_user *u)
 {
-	return file_modify(st, user_set_update, u);
+	return rec_modify(&((struct file_store *)st)->users, user_set_update,
+	    u);
 }
 
 static int
 file_user_remove(ecc_store *st, const char *name)
 {
-	return file_modify(st, user_set_remove, name);
+	return rec_modify(&((struct file_store *)st)->users, rec_set_remove,
+	    name);
 }
 
 /* --- nodes --- */
 
-#define NODES_FILE "nodes.json"
-#define NODES_LOCK "nodes.json.lock"
-
-struct node_set {
-	struct ecc_node *v;
-	size_t n;
-};
-
 static void
-node_set_clear(struct node_set *s)
+node_copy(void *dst, const void *src)
 {
-	ecc_node_array_free(s->v, s->n);
-	s->v = NULL;
-	s->n = 0;
-}
+	struct ecc_node *d = dst;
+	const struct ecc_node *s = src;
 
-static ssize_t
-node_set_find(const struct node_set *s, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i].name, name))
-			return (ssize_t)i;
-	return -1;
+	d->name = ecc_strdup(s->name);
+	d->subcluster = ecc_strdup(s->subcluster);
+	d->serial = ecc_strdup(s->serial);
+	d->enrolled = s->enrolled;
 }
 
 static void
-node_copy(struct ecc_node *dst, const struct ecc_node *src)
+node_clear(void *rec)
 {
-	dst->name = ecc_strdup(src->name);
-	dst->subcluster = ecc_strdup(src->subcluster);
-	dst->serial = ecc_strdup(src->serial);
-	dst->enrolled = src->enrolled;
+	ecc_node_clear(rec);
 }
 
 static int
-node_bad(const char *path, size_t i, const char *field, const char *what)
+node_missing(const char *name)
 {
-	return ecc_error_set(ECC_EINVALID, "%s: nodes[%zu].%s: %s", path, i,
-	    field, what);
+	return ecc_error_set(ECC_ENOTFOUND, "node %s is not enrolled", name);
 }
 
 static int
@@ -468,44 +598,41 @@ serial_ok(const char *s)
 
 /* One entry of "nodes", every field checked. */
 static int
-file_parse_node(struct ecc_node *nd, const json_t *obj, const char *path,
-    size_t i)
+node_parse(void *rec, const json_t *obj, const char *path, size_t i)
 {
+	struct ecc_node *nd = rec;
 	const char *key, *s;
 	json_t *v;
 	int seen = 0;
 
-	if (!json_is_object(obj))
-		return ecc_error_set(ECC_EINVALID, "%s: nodes[%zu]: not an "
-		    "object", path, i);
 	json_object_foreach((json_t *)obj, key, v) {
 		s = json_string_value(v);
 		if (!strcmp(key, "name")) {
 			if (!s || !ecc_name_is_node(s))
-				return node_bad(path, i, key,
+				return rec_bad(path, "nodes", i, key,
 				    "not a valid node name");
 			nd->name = ecc_strdup(s);
 			seen |= 1;
 		} else if (!strcmp(key, "subcluster")) {
 			if (!s || !ecc_name_is_subcluster(s))
-				return node_bad(path, i, key,
+				return rec_bad(path, "nodes", i, key,
 				    "not a valid subcluster name");
 			nd->subcluster = ecc_strdup(s);
 			seen |= 2;
 		} else if (!strcmp(key, "serial")) {
 			if (!s || !serial_ok(s))
-				return node_bad(path, i, key,
+				return rec_bad(path, "nodes", i, key,
 				    "must be lower case hex");
 			nd->serial = ecc_strdup(s);
 			seen |= 4;
 		} else if (!strcmp(key, "enrolled")) {
 			if (!json_is_integer(v) || json_integer_value(v) < 0)
-				return node_bad(path, i, key,
+				return rec_bad(path, "nodes", i, key,
 				    "must be a non-negative integer");
 			nd->enrolled = json_integer_value(v);
 			seen |= 8;
 		} else {
-			return node_bad(path, i, key, "unknown field");
+			return rec_bad(path, "nodes", i, key, "unknown field");
 		}
 	}
 	if (seen != 15)
@@ -514,212 +641,80 @@ file_parse_node(struct ecc_node *nd, const json_t *obj, const char *path,
 	return 0;
 }
 
-static int
-file_parse_nodes(struct node_set *out, const char *buf, size_t len,
-    const char *path)
+static json_t *
+node_pack(const void *rec)
 {
-	json_error_t jerr;
-	json_t *root = NULL, *nodes, *v;
-	const char *key;
-	size_t i;
-	int error = -1;
+	const struct ecc_node *nd = rec;
 
-	if ((root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL) {
-		error = ecc_error_set(ECC_EINVALID, "%s: line %d column %d: %s",
-		    path, jerr.line, jerr.column, jerr.text);
-		goto out;
-	}
-	if (!json_is_object(root)) {
-		error = ecc_error_set(ECC_EINVALID, "%s: not a JSON object",
-		    path);
-		goto out;
-	}
-	json_object_foreach(root, key, v) {
-		if (strcmp(key, "nodes") != 0) {
-			error = ecc_error_set(ECC_EINVALID, "%s: unknown field "
-			    "'%.64s'", path, key);
-			goto out;
-		}
-	}
-	if (!json_is_array(nodes = json_object_get(root, "nodes"))) {
-		error = ecc_error_set(ECC_EINVALID, "%s: \"nodes\" must be an "
-		    "array", path);
-		goto out;
-	}
-	out->v = ecc_calloc(json_array_size(nodes), sizeof(*out->v));
-	json_array_foreach(nodes, i, v) {
-		out->n = i + 1;
-		if ((error = file_parse_node(&out->v[i], v, path, i)) < 0)
-			goto out;
-		if (node_set_find(out, out->v[i].name) != (ssize_t)i) {
-			error = ecc_error_set(ECC_EINVALID, "%s: node '%s' "
-			    "appears twice", path, out->v[i].name);
-			goto out;
-		}
-	}
-	error = 0;
-out:
-	if (error < 0)
-		node_set_clear(out);
-	json_decref(root);
-	return error;
+	return json_pack("{s:s, s:s, s:s, s:I}", "name", nd->name,
+	    "subcluster", nd->subcluster, "serial", nd->serial,
+	    "enrolled", (json_int_t)nd->enrolled);
 }
 
+/* nodes.json is written sorted by name. */
+static const struct rec_type node_type = {
+	.key = "nodes",
+	.noun = "node",
+	.size = sizeof(struct ecc_node),
+	.name_off = offsetof(struct ecc_node, name),
+	.max = NODES_FILE_MAX,
+	.save_sorted = 1,
+	.parse = node_parse,
+	.pack = node_pack,
+	.copy = node_copy,
+	.clear = node_clear,
+	.missing = node_missing,
+};
+
+/* Add the node `arg`, or replace the record of the same name. */
 static int
-file_load_nodes(struct file_store *fs, struct node_set *out)
+node_set_put(const struct rec_type *t, struct rec_set *s, const void *arg)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	int error;
+	const struct ecc_node *node = arg;
+	struct ecc_node *nd;
+	ssize_t i;
 
-	out->v = NULL;
-	out->n = 0;
-	error = ecc_file_read(&buf, &len, fs->node_path, USERS_FILE_MAX);
-	if (error == ECC_ENOTFOUND) {
-		ecc_error_clear();
-		return 0;
+	if ((i = rec_set_find(t, s, node->name)) < 0) {
+		nd = rec_set_append(t, s);
+	} else {
+		nd = rec_at(t, s, (size_t)i);
+		ecc_node_clear(nd);
 	}
-	if (error == 0)
-		error = file_parse_nodes(out, buf, len, fs->node_path);
-	free(buf);
-	return error;
-}
-
-static int
-node_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct ecc_node *)a)->name,
-	    ((const struct ecc_node *)b)->name);
-}
-
-static int
-file_save_nodes(struct file_store *fs, struct node_set *s)
-{
-	json_t *root = NULL, *nodes, *v;
-	char *text = NULL;
-	size_t i;
-	int error = -1;
-
-	if (s->n > 1)
-		qsort(s->v, s->n, sizeof(*s->v), node_cmp);
-	nodes = json_array();
-	root = json_pack("{s:o}", "nodes", nodes);
-	if (!root) {
-		json_decref(nodes);
-		error = ecc_error_set(ECC_ENOMEM, "%s: cannot build JSON",
-		    fs->node_path);
-		goto out;
-	}
-	for (i = 0; i < s->n; i++) {
-		v = json_pack("{s:s, s:s, s:s, s:I}", "name", s->v[i].name,
-		    "subcluster", s->v[i].subcluster, "serial", s->v[i].serial,
-		    "enrolled", (json_int_t)s->v[i].enrolled);
-		if (!v || json_array_append_new(nodes, v) < 0) {
-			error = ecc_error_set(ECC_ENOMEM, "%s: cannot build "
-			    "JSON", fs->node_path);
-			goto out;
-		}
-	}
-	if ((text = json_dumps(root, JSON_INDENT(2))) == NULL) {
-		error = ecc_error_set(ECC_ENOMEM, "%s: cannot encode JSON",
-		    fs->node_path);
-		goto out;
-	}
-	error = ecc_file_write_atomic(fs->node_path, text, strlen(text),
-	    0600);
-out:
-	free(text);
-	json_decref(root);
-	return error;
+	node_copy(nd, node);
+	return 0;
 }
 
 static int
 file_node_get(ecc_store *st, struct ecc_node *out, const char *name)
 {
-	struct file_store *fs = (struct file_store *)st;
-	struct node_set s;
-	ssize_t i;
-	int error;
-
-	if ((error = file_load_nodes(fs, &s)) < 0)
-		return error;
-	if ((i = node_set_find(&s, name)) < 0)
-		error = ecc_error_set(ECC_ENOTFOUND, "node %s is not enrolled",
-		    name);
-	else
-		node_copy(out, &s.v[i]);
-	node_set_clear(&s);
-	return error;
+	return rec_get(&((struct file_store *)st)->nodes, out, name);
 }
 
 static int
 file_node_list(ecc_store *st, struct ecc_node **out, size_t *n)
 {
-	struct file_store *fs = (struct file_store *)st;
-	struct node_set s;
+	struct rec_set s;
 	int error;
 
-	if ((error = file_load_nodes(fs, &s)) < 0)
+	if ((error = rec_list(&((struct file_store *)st)->nodes, &s)) < 0)
 		return error;
-	if (s.n > 1)
-		qsort(s.v, s.n, sizeof(*s.v), node_cmp);
 	*out = s.v;
 	*n = s.n;
 	return 0;
 }
 
-/* Lock the nodes file, load it, put (`node` non-NULL) or remove `name`,
- * and save. */
-static int
-file_node_modify(struct file_store *fs, const struct ecc_node *node,
-    const char *name)
-{
-	struct node_set s = { NULL, 0 };
-	ssize_t i;
-	int lock = -1, error = -1;
-
-	if ((error = lock = lock_path(fs->node_lock_path)) < 0 ||
-	    (error = file_load_nodes(fs, &s)) < 0)
-		goto out;
-	i = node_set_find(&s, node ? node->name : name);
-	if (node) {
-		if (i < 0) {
-			s.v = ecc_realloc(s.v, (s.n + 1) * sizeof(*s.v));
-			i = (ssize_t)s.n++;
-		} else {
-			ecc_node_clear(&s.v[i]);
-		}
-		node_copy(&s.v[i], node);
-	} else {
-		if (i < 0) {
-			error = ecc_error_set(ECC_ENOTFOUND, "node %s is not "
-			    "enrolled", name);
-			goto out;
-		}
-		ecc_node_clear(&s.v[i]);
-		memmove(&s.v[i], &s.v[i + 1], (s.n - (size_t)i - 1) *
-		    sizeof(*s.v));
-		s.n--;
-	}
-	error = file_save_nodes(fs, &s);
-out:
-	node_set_clear(&s);
-	if (lock >= 0)
-		close(lock);
-	return error;
-}
-
 static int
 file_node_put(ecc_store *st, const struct ecc_node *node)
 {
-	return file_node_modify((struct file_store *)st, node, NULL);
+	return rec_modify(&((struct file_store *)st)->nodes, node_set_put,
+	    node);
 }
 
 static int
 file_node_remove(ecc_store *st, const char *name)
 {
-	return file_node_modify((struct file_store *)st, NULL, name);
+	return rec_modify(&((struct file_store *)st)->nodes, rec_set_remove,
+	    name);
 }
 
 /* --- the audit trail: DATA_DIR/audit.log --- */
@@ -860,10 +855,8 @@ file_free(ecc_store *st)
 
 	if (!fs)
 		return;
-	free(fs->path);
-	free(fs->lock_path);
-	free(fs->node_path);
-	free(fs->node_lock_path);
+	rec_file_clear(&fs->users);
+	rec_file_clear(&fs->nodes);
 	free(fs->audit_path);
 	free(fs);
 }
@@ -901,10 +894,8 @@ ecc_store_file_open(ecc_store **out, const char *data_dir)
 		    data_dir);
 	fs = ecc_calloc(1, sizeof(*fs));
 	fs->base.ops = &file_ops;
-	fs->path = ecc_printf("%s/%s", data_dir, USERS_FILE);
-	fs->lock_path = ecc_printf("%s/%s", data_dir, USERS_LOCK);
-	fs->node_path = ecc_printf("%s/%s", data_dir, NODES_FILE);
-	fs->node_lock_path = ecc_printf("%s/%s", data_dir, NODES_LOCK);
+	rec_file_init(&fs->users, &user_type, data_dir, USERS_FILE);
+	rec_file_init(&fs->nodes, &node_type, data_dir, NODES_FILE);
 	fs->audit_path = ecc_printf("%s/%s", data_dir, AUDIT_FILE);
 	*out = &fs->base;
 	return 0;

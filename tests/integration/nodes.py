@@ -22,6 +22,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 import ecc
 
 WAIT_TIMEOUT = 20.0
@@ -320,3 +322,34 @@ class Node:
                         describe=lambda: (
                             json.dumps(api_nodes(self.m).get(self.name))
                             + "\n" + self.follow_report()))
+
+
+class Fleet:
+    """The nodes of a test, below ROOT/NAME; stop_all() stops their
+    followers (and checks them) at teardown."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.nodes = []
+
+    def node(self, m, name, subcluster="default", dirname=None):
+        n = Node(m, self.root / (dirname or name), name, subcluster)
+        self.nodes.append(n)
+        return n
+
+    def enrolled(self, m, name, subcluster="default", *extra, **kw):
+        n = self.node(m, name, subcluster)
+        n.bootstrap_ok(*extra, **kw)
+        return n
+
+    def stop_all(self):
+        """Stop every follower; fail the test (after stopping all of
+        them) if any did not exit cleanly."""
+        problems = []
+        for n in self.nodes:
+            try:
+                n.stop_follow()
+            except AssertionError as e:
+                problems.append(str(e))
+        if problems:
+            pytest.fail("\n".join(problems), pytrace=False)

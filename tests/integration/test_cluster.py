@@ -20,13 +20,12 @@ import ssl
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 import ecc
 from ecc import write_change
-from nodes import Node, api_nodes, cert_request, wait_for
+from nodes import Fleet, api_nodes, cert_request, wait_for
 
 # How long a revision may take to reach every manager (NOTIFY, or the
 # 5 s sync timer as a safety net).
@@ -151,33 +150,14 @@ def commit(m, *changes, message="test commit"):
 # -- fixtures -----------------------------------------------------------------
 
 
-class Fleet:
-    """Nodes of a test below tmp_path/nodes; followers stopped (and
-    checked) at teardown."""
-
-    def __init__(self, root):
-        self.root = Path(root)
-        self.nodes = []
-
-    def node(self, m, name, subcluster="default"):
-        n = Node(m, self.root / name, name, subcluster)
-        self.nodes.append(n)
-        return n
-
-
 @pytest.fixture
 def fleet(cluster_factory, tmp_path):
+    """Nodes of a test below tmp_path/nodes; followers stopped (and
+    checked) at teardown."""
     # After cluster_factory: the followers stop before the managers.
     f = Fleet(tmp_path / "nodes")
     yield f
-    problems = []
-    for n in f.nodes:
-        try:
-            n.stop_follow()
-        except AssertionError as e:
-            problems.append(str(e))
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+    f.stop_all()
 
 
 # -- the tests ----------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ecc import delete_change, write_change
-from nodes import (Node, cert_request, check_tree, dead_port, fingerprint,
+from nodes import (Fleet, cert_request, check_tree, dead_port, fingerprint,
                    nodes_by_name, wait_for)
 
 GLOBAL = "global/ecelerity.conf"
@@ -25,38 +25,14 @@ GLOBAL = "global/ecelerity.conf"
 PROPAGATION = 20.0
 
 
-class Fleet:
-    """The nodes of a test, below tmp_path/nodes/NAME; their followers
-    are stopped (and checked) at teardown."""
-
-    def __init__(self, root):
-        self.root = Path(root)
-        self.nodes = []
-
-    def node(self, m, name, subcluster="default", dirname=None):
-        n = Node(m, self.root / (dirname or name), name, subcluster)
-        self.nodes.append(n)
-        return n
-
-    def enrolled(self, m, name, subcluster="default", *extra, **kw):
-        n = self.node(m, name, subcluster)
-        n.bootstrap_ok(*extra, **kw)
-        return n
-
-
 @pytest.fixture
 def fleet(manager_factory, tmp_path):
+    """The nodes of a test, below tmp_path/nodes/NAME; their followers
+    are stopped (and checked) at teardown."""
     # Depends on manager_factory: torn down before the managers are.
     f = Fleet(tmp_path / "nodes")
     yield f
-    problems = []
-    for n in f.nodes:
-        try:
-            n.stop_follow()
-        except AssertionError as e:
-            problems.append(str(e))
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+    f.stop_all()
 
 
 def commit(m, *changes, message="test commit"):
