@@ -114,7 +114,7 @@ struct follow_skip {
  * the round is tried again after a backoff. */
 static int
 follow_round(struct eccfg_ctx *ctx, struct node *n, int64_t vrev,
-    struct follow_skip *skip)
+    struct follow_skip *skip, const char *note)
 {
 	struct ecc_apply_result res;
 	struct ecc_drift d;
@@ -177,6 +177,14 @@ follow_round(struct eccfg_ctx *ctx, struct node *n, int64_t vrev,
 	if (res.output)
 		msg = ecc_strdup(res.output);
 report:
+	/* After an outage the manager learns how stale the node was. */
+	if (note && *note) {
+		char *both = msg ? ecc_printf("%s; %s", note, msg) :
+		    ecc_strdup(note);
+
+		free(msg);
+		msg = both;
+	}
 	if (node_report(n, result, msg) < 0)
 		eccfg_report(ctx);
 	ecc_apply_result_free(&res);
@@ -195,6 +203,8 @@ follow_run(struct eccfg_ctx *ctx, int argc, char **argv)
 	int64_t vrev, since, seen = -1, rounds = 0;
 	uint64_t delay;
 	int first, rc, error, offline = 0;
+	time_t offline_since = 0;
+	char note[160];
 
 	if ((rc = eccfg_parse_options(ctx, argc, argv, follow_opt, &a,
 	    &first)) != 0)
@@ -238,10 +248,16 @@ follow_run(struct eccfg_ctx *ctx, int argc, char **argv)
 			since = seen;
 		error = node_view_revision(&vrev, &n, since, rounds == 0 ||
 		    offline ? 0 : (int)a.wait);
+		note[0] = '\0';
+		if (offline_since)
+			snprintf(note, sizeof(note), "no manager for %lld s, "
+			    "served r%" PRId64 " meanwhile", (long long)
+			    (time(NULL) - offline_since), n.current);
 		if (error == 0 && (error = follow_round(ctx, &n, vrev,
-		    &skip)) == 0) {
+		    &skip, note)) == 0) {
 			seen = vrev;
 			rounds++;
+			offline_since = 0;
 		}
 		if (error < 0) {
 			delay = ecc_backoff_next(&bo,
@@ -257,6 +273,8 @@ follow_run(struct eccfg_ctx *ctx, int argc, char **argv)
 				ecc_log_info("follow", "%s; retrying in %" PRIu64
 				    " ms", ecc_error_last(), delay);
 			offline = error == ECC_EUNAVAIL ? offline + 1 : offline;
+			if (offline && !offline_since)
+				offline_since = time(NULL);
 			follow_sleep_ms(delay);
 			continue;
 		}

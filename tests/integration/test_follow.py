@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ecc import delete_change, write_change
-from nodes import (Fleet, cert_request, check_tree, dead_port, fingerprint,
+from nodes import (Fleet, api_nodes, cert_request, check_tree, dead_port, fingerprint,
                    nodes_by_name, wait_for)
 
 GLOBAL = "global/ecelerity.conf"
@@ -534,6 +534,12 @@ def test_follow__manager_restart(manager, fleet):
     manager.set_conf(listen=f"127.0.0.1:{port}")
     manager.start()
     assert manager.port == port
+    # Its first report after the outage says how stale it was.
+    e = wait_for(lambda: (lambda e: e if e and "no manager for" in
+                          e["message"] else None)(
+        api_nodes(manager).get("mta1")), PROPAGATION + 35,
+        "the report after the outage", describe=n1.follow_report)
+    assert f"served r{start} meanwhile" in e["message"], e
     r = commit(manager, write_change(GLOBAL, "# after the restart\n"))
     n1.wait_revision(r, timeout=PROPAGATION + 10)
     assert read(n1, GLOBAL) == "# after the restart\n"
