@@ -70,9 +70,13 @@ def sanitizer_check(what, text):
 
 def child_env(extra=None):
     """The environment for every child process: no inherited eccfg
-    settings, sanitizer options that report and continue."""
+    settings, no libpq settings (tests/run-suite runs under pg_virtualenv,
+    whose PGPASSWORD would override a test's own passfile; every test
+    names its database explicitly), sanitizer options that report and
+    continue."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("ECCFG_") and not k.startswith("ECC_")
+           and not k.startswith("PG")
            and k not in ("NOTIFY_SOCKET",)}
     env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
     env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
