@@ -182,16 +182,18 @@ commit_done(struct ecd_job *job)
 		ecc_log_notice("repo", "r%" PRId64 " (%s) committed by %s in "
 		    "%.3f s", cj->result.revision, cj->result.commit,
 		    cj->author, seconds);
-		if (cj->state) {
-			ecd_server_set_state(srv, cj->state);
-			cj->state = NULL;
-		}
 		status = 201;
 	}
 	ecd_reply_json(ctx, status, json_pack("{s:I, s:s, s:b}",
 	    "revision", (json_int_t)cj->result.revision,
 	    "commit", cj->result.commit,
 	    "unchanged", cj->result.unchanged ? 1 : 0));
+	/* The committer's reply is queued before the thousands of watch
+	 * replies the new head wakes (the loop flushes in order). */
+	if (cj->state) {
+		ecd_server_set_state(srv, cj->state);
+		cj->state = NULL;
+	}
 out:
 	commit_job_free(cj);
 }

@@ -21,6 +21,8 @@
 
 /* Sync with the log this often even without a notification. */
 #define CLUSTER_TICK_SECONDS 5
+/* Revisions imported by one sync job at most (then another is queued). */
+#define CLUSTER_SYNC_MAX 256
 #define CLUSTER_ACCOUNTS_CHANNEL "ecconfig_accounts"
 #define CLUSTER_TOKEN_CHANNEL "ecconfig_token"
 #define CLUSTER_TOKEN_GONE_CHANNEL "ecconfig_token_gone"
@@ -70,7 +72,7 @@ cluster_publish(ecc_repo *repo, const struct ecc_publish *p, void *payload)
 			ecc_log_warn("cluster", "taking the publish lock after "
 			    "losing r%" PRId64 ": %s", p->revision,
 			    ecc_error_last());
-		if (ecc_pglog_catch_up(&n, cl->wconn, repo) < 0)
+		if (ecc_pglog_catch_up(&n, cl->wconn, repo, 0) < 0)
 			ecc_log_warn("cluster", "catching up after losing r%"
 			    PRId64 ": %s", p->revision, ecc_error_last());
 		if (n > 0)
@@ -98,6 +100,7 @@ struct sync_job {
 	struct ecd_cluster *cl;
 	struct ecd_state *state;      /* when revisions were imported */
 	size_t imported;
+	int more;                     /* CLUSTER_SYNC_MAX reached */
 	int error;
 	char *errmsg;
 };
@@ -113,8 +116,8 @@ sync_run(struct ecd_job *job, struct ecd_worker *w)
 	 * that took it has finished. */
 	ecc_pglog_unlock(cl->wconn);
 	if ((error = ecc_pglog_ensure(&cl->wconn, cl->conninfo)) == 0 &&
-	    (error = ecc_pglog_catch_up(&sj->imported, cl->wconn,
-	    w->repo)) == 0)
+	    (error = ecc_pglog_catch_up(&sj->imported, cl->wconn, w->repo,
+	    CLUSTER_SYNC_MAX)) == 0)
 		error = ecc_pglog_manager_seen(cl->wconn, cl->name,
 		    cl->address ? cl->address : "", ecc_repo_head(w->repo));
 	/* Also when a commit that lost a race imported the winner's
@@ -125,6 +128,9 @@ sync_run(struct ecd_job *job, struct ecd_worker *w)
 		    "view state could not be rebuilt: %s",
 		    ecc_repo_head(w->repo), ecc_error_last());
 	cl->hook_imported = 0;
+	/* A long catch-up goes in several jobs: commits and a SIGTERM are
+	 * not kept waiting, and the head served moves as it goes. */
+	sj->more = error == 0 && sj->imported >= CLUSTER_SYNC_MAX;
 	if (error < 0) {
 		sj->error = error;
 		sj->errmsg = ecc_strdup(ecc_error_last());
@@ -139,6 +145,7 @@ sync_done(struct ecd_job *job)
 	struct sync_job *sj = (struct sync_job *)job;
 	struct ecd_cluster *cl = sj->cl;
 	struct ecd_server *srv = cl->srv;
+	int sj_more;
 
 	if (sj->error)
 		ecc_log_info("cluster", "sync with the shared log: %s",
@@ -149,10 +156,13 @@ sync_done(struct ecd_job *job)
 		ecd_server_set_state(srv, sj->state);
 		sj->state = NULL;
 	}
+	sj_more = sj->more;
 	ecd_state_free(sj->state);
 	free(sj->errmsg);
 	free(sj);
 	cl->sync_running = 0;
+	if (sj_more)
+		cl->sync_again = 1;
 	if (cl->sync_again) {
 		cl->sync_again = 0;
 		cluster_sync(cl);
@@ -399,7 +409,7 @@ ecd_cluster_prepare(struct ecd_cluster **out, const struct ecc_dconf *cfg,
 		if ((error = cluster_publish_local(cl, repo, dbhead)) < 0)
 			goto fail;
 	} else if ((error = ecc_pglog_catch_up(&imported, cl->wconn,
-	    repo)) < 0) {
+	    repo, 0)) < 0) {
 		goto fail;
 	}
 	ecc_repo_set_publish(repo, cluster_publish, cl);

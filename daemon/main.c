@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -280,6 +281,10 @@ listen_open(int *out, const char *listen_text)
 			continue;
 		}
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		/* Inherited by accepted connections (Linux): a reply's body
+		 * record must not wait for the client's delayed ACK of its
+		 * header record (up to 40 ms per reply). */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
 		    listen(fd, 1024) < 0) {
 			error = ecc_error_set_errno(ECC_ERROR, "cannot listen on "
@@ -746,8 +751,14 @@ run(struct daemon *d)
 	st = NULL;
 	if ((error = ecc_store_user_list(store, &srv->users, &srv->nusers)) < 0)
 		goto out;
-	if ((error = ecc_store_node_list(store, &srv->nodes, &srv->nnodes)) < 0)
-		goto out;
+	{
+		struct ecc_node *nodes = NULL;
+		size_t nnodes = 0;
+
+		if ((error = ecc_store_node_list(store, &nodes, &nnodes)) < 0)
+			goto out;
+		ecd_server_set_nodes(srv, nodes, nnodes);
+	}
 	/* Unknown user names are checked against this, so a failed login
 	 * costs the same whether the account exists or not. */
 	if ((error = ecc_random_bytes(secret, sizeof(secret))) < 0)

@@ -950,10 +950,21 @@ status_sweep_cb(const char *key, void *value, void *payload)
 	return 1;
 }
 
+static int
+node_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ecc_node *)a)->name,
+	    ((const struct ecc_node *)b)->name);
+}
+
 void
 ecd_server_set_nodes(struct ecd_server *srv, struct ecc_node *nodes,
     size_t n)
 {
+	/* Sorted here (byte order, whatever the store's collation), so
+	 * that every node request finds its record by bisection. */
+	if (n > 1)
+		qsort(nodes, n, sizeof(*nodes), node_name_cmp);
 	ecc_node_array_free(srv->nodes, srv->nnodes);
 	srv->nodes = nodes;
 	srv->nnodes = n;
@@ -964,12 +975,14 @@ ecd_server_set_nodes(struct ecd_server *srv, struct ecc_node *nodes,
 const struct ecc_node *
 ecd_server_node(const struct ecd_server *srv, const char *name)
 {
-	size_t i;
+	struct ecc_node key;
 
-	for (i = 0; i < srv->nnodes; i++)
-		if (strcmp(srv->nodes[i].name, name) == 0)
-			return &srv->nodes[i];
-	return NULL;
+	if (!srv->nodes || srv->nnodes == 0)
+		return NULL;
+	memset(&key, 0, sizeof(key));
+	key.name = (char *)name;
+	return bsearch(&key, srv->nodes, srv->nnodes, sizeof(*srv->nodes),
+	    node_name_cmp);
 }
 
 /* --- dispatch --- */

@@ -722,7 +722,7 @@ init_fill_repo(int64_t *head, PGconn *conn, const char *repo_path)
 
 	if ((error = ecc_repo_init_empty(repo_path)) < 0 ||
 	    (error = ecc_repo_open(&repo, repo_path)) < 0 ||
-	    (error = ecc_pglog_catch_up(NULL, conn, repo)) < 0)
+	    (error = ecc_pglog_catch_up(NULL, conn, repo, 0)) < 0)
 		goto out;
 	*head = ecc_repo_head(repo);
 out:

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -267,6 +269,19 @@ httpc_connection_usable(ecc_http_client *c)
 	if (poll(&pfd, 1, 0) != 0)
 		return 0;
 	return 1;
+}
+
+/* Requests go out as several TLS records: without TCP_NODELAY the last
+ * waits for the server's delayed ACK of the first (up to 40 ms). */
+static void
+httpc_nodelay(ecc_http_client *c)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(c->conn);
+	int fd, one = 1;
+
+	if (bev && (fd = bufferevent_getfd(bev)) >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 }
 
 static void
@@ -561,6 +576,7 @@ httpc_attempt(struct ecc_http_response *out, ecc_http_client *c,
 		goto out;
 	}
 	req = NULL;                   /* evhttp frees it when done */
+	httpc_nodelay(c);
 	while (!call.done)
 		if (event_base_dispatch(c->base) < 0)
 			break;

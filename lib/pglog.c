@@ -369,7 +369,8 @@ ecc_pglog_unlock(PGconn *c)
 }
 
 int
-ecc_pglog_catch_up(size_t *imported, PGconn *c, ecc_repo *repo)
+ecc_pglog_catch_up(size_t *imported, PGconn *c, ecc_repo *repo,
+    size_t max)
 {
 	PGresult *res = NULL;
 	char from[24];
@@ -421,7 +422,7 @@ ecc_pglog_catch_up(size_t *imported, PGconn *c, ecc_repo *repo)
 		}
 		PQclear(res);
 		res = NULL;
-		if (n < PGLOG_BATCH)
+		if (n < PGLOG_BATCH || (max > 0 && count >= max))
 			break;
 	}
 out:

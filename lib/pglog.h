@@ -75,9 +75,12 @@ int ecc_pglog_lock(PGconn *c);
  * lock).  Harmless on a lost connection. */
 void ecc_pglog_unlock(PGconn *c);
 
-/* Import every revision of the log above the repository's head, in
- * order, in batches.  *imported (optional) counts them. */
-int ecc_pglog_catch_up(size_t *imported, PGconn *c, ecc_repo *repo);
+/* Import the revisions of the log above the repository's head, in
+ * order, in batches of 64: all of them, or (max > 0) about `max` (whole
+ * batches), so that a long catch-up can be cut into jobs.  *imported
+ * (optional) counts them. */
+int ecc_pglog_catch_up(size_t *imported, PGconn *c, ecc_repo *repo,
+    size_t max);
 
 /* Record that manager `name` (at `address`) is alive at `head`. */
 int ecc_pglog_manager_seen(PGconn *c, const char *name,

@@ -162,7 +162,7 @@ rec_parse(const struct rec_type *t, struct rec_set *out, const char *buf,
     size_t len, const char *path)
 {
 	json_error_t jerr;
-	json_t *root = NULL, *recs, *v;
+	json_t *root = NULL, *recs, *v, *seen = NULL;
 	const char *key;
 	size_t i;
 	int error = -1;
@@ -191,6 +191,9 @@ rec_parse(const struct rec_type *t, struct rec_set *out, const char *buf,
 		goto out;
 	}
 	out->v = ecc_calloc(json_array_size(recs), t->size);
+	/* Names seen so far, hashed: a file of 10,000 nodes is read on
+	 * every enrollment, and a pairwise check made that quadratic. */
+	seen = json_object();
 	json_array_foreach(recs, i, v) {
 		out->n = i + 1;
 		if (!json_is_object(v)) {
@@ -201,16 +204,18 @@ rec_parse(const struct rec_type *t, struct rec_set *out, const char *buf,
 		if ((error = t->parse(rec_at(t, out, i), v, path, i)) < 0)
 			goto out;
 		key = rec_name(t, rec_at(t, out, i));
-		if (rec_set_find(t, out, key) != (ssize_t)i) {
+		if (json_object_get(seen, key)) {
 			error = ecc_error_set(ECC_EINVALID, "%s: %s '%s' "
 			    "appears twice", path, t->noun, key);
 			goto out;
 		}
+		json_object_set_new(seen, key, json_true());
 	}
 	error = 0;
 out:
 	if (error < 0)
 		rec_set_clear(t, out);
+	json_decref(seen);
 	json_decref(root);
 	return error;
 }

@@ -125,7 +125,8 @@ pgs_user_list(ecc_store *st, struct ecc_user **out, size_t *n)
 	int i, rows, error;
 
 	if ((error = pgs_exec(&res, (struct pg_store *)st, "listing users",
-	    "SELECT " USER_COLS " FROM ecc_users ORDER BY name", 0, NULL)) < 0)
+	    "SELECT " USER_COLS " FROM ecc_users ORDER BY name COLLATE \"C\"",
+	    0, NULL)) < 0)
 		return error;
 	rows = PQntuples(res);
 	v = ecc_calloc(rows > 0 ? (size_t)rows : 1, sizeof(*v));
@@ -254,7 +255,8 @@ pgs_node_list(ecc_store *st, struct ecc_node **out, size_t *n)
 	int i, rows, error;
 
 	if ((error = pgs_exec(&res, (struct pg_store *)st, "listing nodes",
-	    "SELECT " NODE_COLS " FROM ecc_nodes ORDER BY name", 0, NULL)) < 0)
+	    "SELECT " NODE_COLS " FROM ecc_nodes ORDER BY name COLLATE \"C\"",
+	    0, NULL)) < 0)
 		return error;
 	rows = PQntuples(res);
 	v = ecc_calloc(rows > 0 ? (size_t)rows : 1, sizeof(*v));
