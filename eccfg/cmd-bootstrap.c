@@ -160,26 +160,6 @@ bootstrap_default_node(char **out)
 	return 0;
 }
 
-/* Quote a value for cluster.boot's "key = value" syntax. */
-static char *
-bootstrap_quote(const char *v)
-{
-	char *out = NULL;
-	size_t len = 0;
-	const char *p;
-	char c[2] = { 0, 0 };
-
-	ecc_str_append(&out, &len, "\"");
-	for (p = v; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			ecc_str_append(&out, &len, "\\");
-		c[0] = *p;
-		ecc_str_append(&out, &len, c);
-	}
-	ecc_str_append(&out, &len, "\"");
-	return out;
-}
-
 /* Parse the node's settings into *b: defaults, then what the command line
  * gave, through the same parser cluster.boot is read with (so every
  * value is checked as it will be read). */
@@ -187,28 +167,21 @@ static int
 bootstrap_settings(struct ecc_boot *b, const struct bootstrap_args *a,
     const char *node, const char *repo)
 {
+	const char *fixed[][2] = {
+		{ "cluster_name", a->cluster },
+		{ "node_name", node },
+		{ "repo", repo },
+	};
 	char *text = NULL, *line, *q;
-	size_t len = 0, i;
+	size_t len = 0, i, n = ECC_ARRAY_SIZE(fixed) + a->nvalues;
 	int error;
 
-	q = bootstrap_quote(a->cluster);
-	line = ecc_printf("cluster_name = %s\n", q);
-	ecc_str_append(&text, &len, line);
-	free(line);
-	free(q);
-	q = bootstrap_quote(node);
-	line = ecc_printf("node_name = %s\n", q);
-	ecc_str_append(&text, &len, line);
-	free(line);
-	free(q);
-	q = bootstrap_quote(repo);
-	line = ecc_printf("repo = %s\n", q);
-	ecc_str_append(&text, &len, line);
-	free(line);
-	free(q);
-	for (i = 0; i < a->nvalues; i++) {
-		q = bootstrap_quote(a->values[i][1]);
-		line = ecc_printf("%s = %s\n", a->values[i][0], q);
+	for (i = 0; i < n; i++) {
+		const char *const *kv = i < ECC_ARRAY_SIZE(fixed) ? fixed[i] :
+		    a->values[i - ECC_ARRAY_SIZE(fixed)];
+
+		q = ecc_conf_quote(kv[1]);
+		line = ecc_printf("%s = %s\n", kv[0], q);
 		ecc_str_append(&text, &len, line);
 		free(line);
 		free(q);

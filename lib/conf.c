@@ -595,8 +595,8 @@ ecc_options_set(void *cfg, const struct ecc_option *table,
 
 /* `s` as it must appear after "key = ": quoted when it would not read
  * back the same bare. */
-static char *
-opt_quote_string(const char *s)
+char *
+ecc_conf_quote(const char *s)
 {
 	size_t n = strlen(s), i, o = 0;
 	char *out;
@@ -626,7 +626,7 @@ ecc_option_format(const void *cfg, const struct ecc_option *opt)
 	case ECC_OPT_STRING:
 	case ECC_OPT_ENUM:
 		s = *(char *const *)field;
-		return opt_quote_string(s ? s : "");
+		return ecc_conf_quote(s ? s : "");
 	case ECC_OPT_BOOL:
 		return ecc_strdup(*(const int *)field ? "true" : "false");
 	case ECC_OPT_INT:

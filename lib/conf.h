@@ -82,6 +82,10 @@ int ecc_options_load(void *cfg, const struct ecc_option *table,
 int ecc_options_set(void *cfg, const struct ecc_option *table,
     const char *key, const char *value, const char *origin);
 
+/* `s` as a value after "key = ": as it is when it reads back the same,
+ * else double-quoted with " and \ escaped.  Malloc'd. */
+char *ecc_conf_quote(const char *s);
+
 /* One option's current value as it is written after "key = " (sizes and
  * durations with their largest exact unit, booleans true/false, strings
  * quoted when needed; a NULL string as "").  Malloc'd. */

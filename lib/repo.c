@@ -315,41 +315,50 @@ ecc_repo_refresh(ecc_repo *repo)
 
 /* Create and open */
 
-int
-ecc_repo_init(const char *path)
+/* A new bare repository at `path` with `main` as its unborn head;
+ * ECC_EEXISTS when one is already there. */
+static int
+repo_create_bare(git_repository **out, const char *path)
 {
-	int error = ECC_ERROR, rc;
-	git_repository *git = NULL;
 	git_repository_init_options opts;
-	git_treebuilder *tb = NULL;
-	git_tree *tree = NULL;
-	git_signature *sig = NULL;
-	git_oid tree_id, commit_id;
+	int error, rc;
 
+	*out = NULL;
 	if ((error = repo_lib_init()) < 0)
-		goto out;
-	rc = git_repository_open_ext(&git, path,
-	    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
-	if (rc == 0) {
-		error = ecc_error_set(ECC_EEXISTS,
-		    "%s: a repository already exists", path);
-		goto out;
-	}
+		return error;
+	rc = git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
+	    NULL);
+	git_repository_free(*out);
+	*out = NULL;
+	if (rc == 0)
+		return ecc_error_set(ECC_EEXISTS, "%s: a repository already "
+		    "exists", path);
 	git_repository_init_options_init(&opts,
 	    GIT_REPOSITORY_INIT_OPTIONS_VERSION);
 	opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
 	    GIT_REPOSITORY_INIT_NO_REINIT;
 	opts.initial_head = "main";
-	rc = git_repository_init_ext(&git, path, &opts);
-	if (rc == GIT_EEXISTS) {
-		error = ecc_error_set(ECC_EEXISTS,
-		    "%s: a repository already exists", path);
+	rc = git_repository_init_ext(out, path, &opts);
+	if (rc == GIT_EEXISTS)
+		return ecc_error_set(ECC_EEXISTS, "%s: a repository already "
+		    "exists", path);
+	if (rc < 0)
+		return ecc_error_set_git(ECC_ERROR, path);
+	return 0;
+}
+
+int
+ecc_repo_init(const char *path)
+{
+	int error = ECC_ERROR;
+	git_repository *git = NULL;
+	git_treebuilder *tb = NULL;
+	git_tree *tree = NULL;
+	git_signature *sig = NULL;
+	git_oid tree_id, commit_id;
+
+	if ((error = repo_create_bare(&git, path)) < 0)
 		goto out;
-	}
-	if (rc < 0) {
-		error = ecc_error_set_git(ECC_ERROR, path);
-		goto out;
-	}
 	if (git_treebuilder_new(&tb, git, NULL) < 0 ||
 	    git_treebuilder_write(&tree_id, tb) < 0 ||
 	    git_tree_lookup(&tree, git, &tree_id) < 0 ||
@@ -373,25 +382,12 @@ int
 ecc_repo_init_empty(const char *path)
 {
 	git_repository *git = NULL;
-	git_repository_init_options opts;
-	int error, rc;
+	int error = repo_create_bare(&git, path);
 
-	if ((error = repo_lib_init()) < 0)
-		return error;
-	git_repository_init_options_init(&opts,
-	    GIT_REPOSITORY_INIT_OPTIONS_VERSION);
-	opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
-	    GIT_REPOSITORY_INIT_NO_REINIT;
-	opts.initial_head = "main";
-	rc = git_repository_init_ext(&git, path, &opts);
 	git_repository_free(git);
-	if (rc == GIT_EEXISTS)
-		return ecc_error_set(ECC_EEXISTS, "%s: a repository already "
-		    "exists", path);
-	if (rc < 0)
-		return ecc_error_set_git(ECC_ERROR, path);
-	ecc_log_info(REPO_AREA, "created empty repository %s", path);
-	return 0;
+	if (error == 0)
+		ecc_log_info(REPO_AREA, "created empty repository %s", path);
+	return error;
 }
 
 int
