@@ -182,16 +182,6 @@ out:
 	return error;
 }
 
-/* `*field` when set, else STATE_DIR/name. */
-static void
-boot_derive(char **field, const char *state_dir, const char *name)
-{
-	if (*field && **field)
-		return;
-	free(*field);
-	*field = ecc_printf("%s/%s", state_dir, name);
-}
-
 static int
 boot_finish(struct ecc_boot *cfg, const char *origin)
 {
@@ -214,9 +204,9 @@ boot_finish(struct ecc_boot *cfg, const char *origin)
 	if (!cfg->conf_dir[0] || !cfg->state_dir[0])
 		return ecc_error_set(ECC_EINVALID, "%s: conf_dir and state_dir "
 		    "must not be empty", origin);
-	boot_derive(&cfg->ca_file, cfg->state_dir, "ca.pem");
-	boot_derive(&cfg->cert_file, cfg->state_dir, "node.pem");
-	boot_derive(&cfg->key_file, cfg->state_dir, "node.key");
+	ecc_conf_derive_path(&cfg->ca_file, cfg->state_dir, "ca.pem");
+	ecc_conf_derive_path(&cfg->cert_file, cfg->state_dir, "node.pem");
+	ecc_conf_derive_path(&cfg->key_file, cfg->state_dir, "node.key");
 	return 0;
 }
 

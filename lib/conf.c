@@ -595,6 +595,15 @@ ecc_options_set(void *cfg, const struct ecc_option *table,
 
 /* `s` as it must appear after "key = ": quoted when it would not read
  * back the same bare. */
+void
+ecc_conf_derive_path(char **field, const char *dir, const char *name)
+{
+	if (*field && **field)
+		return;
+	free(*field);
+	*field = ecc_printf("%s/%s", dir, name);
+}
+
 char *
 ecc_conf_quote(const char *s)
 {

@@ -82,6 +82,10 @@ int ecc_options_load(void *cfg, const struct ecc_option *table,
 int ecc_options_set(void *cfg, const struct ecc_option *table,
     const char *key, const char *value, const char *origin);
 
+/* A file option left empty means DIR/NAME: set *field (a malloc'd string
+ * option) to that unless it is set already. */
+void ecc_conf_derive_path(char **field, const char *dir, const char *name);
+
 /* `s` as a value after "key = ": as it is when it reads back the same,
  * else double-quoted with " and \ escaped.  Malloc'd. */
 char *ecc_conf_quote(const char *s);

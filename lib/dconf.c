@@ -153,16 +153,6 @@ const struct ecc_option ecc_dconf_options[] = {
 #undef OPT
 #undef OPT_CHECKED
 
-/* `*field` when set, else DATA_DIR/name. */
-static void
-dconf_derive(char **field, const char *data_dir, const char *name)
-{
-	if (*field && **field)
-		return;
-	free(*field);
-	*field = ecc_printf("%s/%s", data_dir, name);
-}
-
 /* The checks that span options (the single-option rules ran as each
  * value was set), then the defaults derived from data_dir. */
 static int
@@ -174,11 +164,11 @@ dconf_finish(struct ecc_dconf *cfg, const char *origin)
 	if (strcmp(cfg->log_target, "file") == 0 && !cfg->log_file[0])
 		return ecc_error_set(ECC_EINVALID, "%s: log_target = file "
 		    "requires log_file", origin);
-	dconf_derive(&cfg->cert_file, cfg->data_dir, "server.pem");
-	dconf_derive(&cfg->key_file, cfg->data_dir, "server.key");
-	dconf_derive(&cfg->ca_file, cfg->data_dir, "ca.pem");
-	dconf_derive(&cfg->ca_key_file, cfg->data_dir, "ca.key");
-	dconf_derive(&cfg->pid_file, cfg->data_dir, "ecconfigd.pid");
+	ecc_conf_derive_path(&cfg->cert_file, cfg->data_dir, "server.pem");
+	ecc_conf_derive_path(&cfg->key_file, cfg->data_dir, "server.key");
+	ecc_conf_derive_path(&cfg->ca_file, cfg->data_dir, "ca.pem");
+	ecc_conf_derive_path(&cfg->ca_key_file, cfg->data_dir, "ca.key");
+	ecc_conf_derive_path(&cfg->pid_file, cfg->data_dir, "ecconfigd.pid");
 	return 0;
 }
 

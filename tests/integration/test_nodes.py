@@ -12,6 +12,7 @@ import pytest
 
 import ecc
 from ecc import write_change
+from nodes import cert_request
 
 
 def make_csr(tmp, node, subject=None):
@@ -44,14 +45,7 @@ def enroll_ok(m, tmp, node, subcluster="default", user="admin", force=None):
 
 def node_request(m, cert, key, method, path, body=None):
     """A request authenticated only by the client certificate."""
-    ctx = ssl.create_default_context(cafile=str(m.ca))
-    ctx.load_cert_chain(str(cert), str(key))
-    conn = http.client.HTTPSConnection(m.host, m.port, context=ctx,
-                                       timeout=30)
-    try:
-        return m.request(method, path, body, conn=conn)
-    finally:
-        conn.close()
+    return cert_request(m, cert, key, method, path, body)
 
 
 def add_east(m, nodes="mta3"):
