@@ -741,11 +741,7 @@ token_revoke_local(struct ecd_server *srv, const char *user)
 void
 ecd_server_revoke_user(struct ecd_server *srv, const char *user)
 {
-	struct revoke_arg ra = { user, 0 };
-
-	ecd_map_foreach(srv->tokens, token_revoke_cb, &ra);
-	if (ra.n)
-		ecc_log_info("auth", "revoked %zu token(s) of %s", ra.n, user);
+	token_revoke_local(srv, user);
 	ecd_cluster_drop_tokens(srv->cluster, NULL, user);
 }
 
@@ -1210,7 +1206,7 @@ server_authenticate(struct ecd_ctx *ctx)
 		return -1;
 	}
 	if (t->expires_ms <= ecc_now_ms()) {
-		token_free(ecd_map_remove(srv->tokens, key));
+		ecd_server_token_drop(srv, key);
 		ecd_reply_error(ctx, 401, "unauthorized", "token expired; log "
 		    "in again");
 		return -1;
